@@ -1,0 +1,22 @@
+/**
+ * broker-hono: a WebSocket message broker on Hono.
+ *
+ * As a library (Node, Deno, Bun):
+ * ```ts
+ * import { createBroker } from 'broker-hono';
+ * const broker = createBroker({ upgradeWebSocket });
+ * app.route('/broker', broker.app);
+ * ```
+ * As a program: `npx broker-hono` on Node, `deno task start` on Deno, `bun run mod.ts` on Bun.
+ */
+export { createBroker, type Broker, type CreateBrokerInit } from './src/app/create-broker.ts';
+export { BrokerCore, type ClusterHooks } from './src/core/broker-core.ts';
+export type { BrokerStats } from './src/core/counters.ts';
+export type { PushResult } from './src/core/push-pull.ts';
+export { BrokerMessage, type MessageData } from './src/message.ts';
+export type { Receiver, Subscriber } from './src/receiver.ts';
+export { brokerOptionsSchema, resolveOptions, OptionsError, type BrokerOptions, type BrokerOptionsInput } from './src/options.ts';
+export { ancestors, parseTopic, parseTopicPath, type Topic, type TopicResult, type TopicLimits } from './src/topic.ts';
+export { compileOriginPatterns } from './src/origin.ts';
+export type { Session } from './src/app/sessions.ts';
+export type { SocketSessionFactory } from './src/app/socket-session.ts';

@@ -1,0 +1,29 @@
+/**
+ * What every route handler shares: the validated options, the core, the open sessions and the
+ * compiled origin check.
+ */
+import type { BrokerOptions } from '../options.ts';
+import type { BrokerCore } from '../core/broker-core.ts';
+import type { OriginMatcher } from '../origin.ts';
+import type { SessionRegistry } from './sessions.ts';
+import type { SocketSessionFactory } from './socket-session.ts';
+
+export interface BrokerContext {
+  readonly options: BrokerOptions;
+  readonly core: BrokerCore;
+  readonly sessions: SessionRegistry;
+  readonly originAllowed: OriginMatcher;
+  readonly socketSession: SocketSessionFactory;
+  /** Reason the cluster engine is unhealthy, or undefined when all is well. */
+  engineProblem(): string | undefined;
+  /** Logs one line about a refused client or a notable event. */
+  log(line: string): void;
+}
+
+/** The `{"error": "..."}` body every refusal carries. */
+export function errorResponse(status: number, error: string, headers?: Record<string, string>): Response {
+  return new Response(JSON.stringify({ error }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+}

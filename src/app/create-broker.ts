@@ -1,0 +1,177 @@
+/**
+ * `createBroker(options)`: the broker as a Hono sub-app plus the core's methods. The app uses
+ * standard Request/Response and the host's `upgradeWebSocket`, so it runs standalone (see the
+ * runtime adapters) or mounted in another Hono service with `app.route('/broker', broker.app)`.
+ *
+ * ```ts
+ * import { Hono } from 'hono';
+ * import { createNodeWebSocket } from '@hono/node-ws';
+ * const app = new Hono();
+ * const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app });
+ * const broker = createBroker({ upgradeWebSocket, mode: 'production' });
+ * app.route('/broker', broker.app);
+ * ```
+ */
+import { Hono, type Context } from 'hono';
+import type { UpgradeWebSocket } from 'hono/ws';
+import { resolveOptions, type BrokerOptions, type BrokerOptionsInput } from '../options.ts';
+import { BrokerCore, type ClusterHooks } from '../core/broker-core.ts';
+import type { BrokerStats } from '../core/counters.ts';
+import type { PushResult } from '../core/push-pull.ts';
+import type { MessageData } from '../message.ts';
+import type { Subscriber } from '../receiver.ts';
+import { compileOriginPatterns } from '../origin.ts';
+import { errorResponse, type BrokerContext } from './context.ts';
+import { checkCapacity, checkOrigin, checkTopic, isUpgrade, type RouteKind } from './guards.ts';
+import { readMessageBody } from './read-body.ts';
+import { SessionRegistry } from './sessions.ts';
+import { genericSocketSession, type SocketSessionFactory } from './socket-session.ts';
+import { socketEvents } from './socket-routes.ts';
+import { prometheusText } from './metrics.ts';
+import { demoPage } from './demo-page.ts';
+
+export interface CreateBrokerInit extends BrokerOptionsInput {
+  /** The host runtime's WebSocket upgrade helper (`@hono/node-ws`, `hono/bun`, `hono/deno`). */
+  // deno-lint-ignore no-explicit-any
+  upgradeWebSocket: UpgradeWebSocket<any, any>;
+  /** A runtime adapter's faster socket wrapper; defaults to the standard one. */
+  socketSession?: SocketSessionFactory;
+  /** Where one-line notices about refused clients go (default: console.warn). */
+  log?: (line: string) => void;
+}
+
+export interface Broker {
+  /** The Hono app: serve it, or mount it with `app.route(prefix, broker.app)`. */
+  readonly app: Hono;
+  readonly options: BrokerOptions;
+  addTopicSubscriber(topic: string, subscriber: Subscriber): void;
+  removeTopicSubscriber(topic: string, subscriber: Subscriber): boolean;
+  publishTopicMessage(topic: string, message: MessageData): number;
+  /** Sends to every peer on a bus topic; returns how many local peers got it. */
+  sendBusMessage(topic: string, message: MessageData): number;
+  /** Gives a message to one puller (or queues it); `full` when refused. */
+  pushMessage(topic: string, message: MessageData): PushResult;
+  stats(): BrokerStats;
+  /** Cluster engines attach here. */
+  setClusterHooks(hooks: ClusterHooks, problem?: () => string | undefined): void;
+  /** Closes every socket with 1001 and ends SSE streams; stops timers. */
+  close(): void;
+  /** @internal used by adapters and tests. */
+  readonly context: BrokerContext;
+}
+
+const WEBSOCKET_ROUTES: readonly RouteKind[] = ['sub', 'pub', 'bus', 'push', 'pull'];
+const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
+
+export function createBroker(init: CreateBrokerInit): Broker {
+  const { upgradeWebSocket, socketSession, log, ...optionInput } = init;
+  if (typeof upgradeWebSocket !== 'function') {
+    throw new TypeError('createBroker: upgradeWebSocket is required (from @hono/node-ws, hono/bun or hono/deno)');
+  }
+  const options = resolveOptions(optionInput);
+  const core = new BrokerCore({
+    maxTopicDepth: options.maxTopicDepth,
+    maxTopicLength: options.maxTopicLength,
+    maxBufferedBytes: options.maxBufferedBytes,
+    pushQueueLimit: options.pushQueueLimit,
+  });
+  let engineProblem: () => string | undefined = () => undefined;
+  const ctx: BrokerContext = {
+    options,
+    core,
+    sessions: new SessionRegistry(options.pingInterval * 1000, options.inactivityTimeout * 1000),
+    originAllowed: compileOriginPatterns(options.allowOrigin),
+    socketSession: socketSession ?? genericSocketSession,
+    engineProblem: () => engineProblem(),
+    log: log ?? ((line) => console.warn(`broker-hono: ${line}`)),
+  };
+
+  const app = new Hono();
+
+  for (const kind of WEBSOCKET_ROUTES) {
+    app.get(
+      `/${kind}/*`,
+      async (c, next) => {
+        const upgrade = isUpgrade(c);
+        const refusedOrigin = upgrade ? checkOrigin(ctx, c, true) : undefined;
+        if (refusedOrigin) return refusedOrigin;
+        const topic = checkTopic(ctx, c, kind);
+        if (!topic.ok) return topic.response;
+        if (!upgrade) return upgradeRequired();
+        const full = checkCapacity(ctx);
+        if (full) return full;
+        c.set('brokerTopic' as never, topic.topic.name as never);
+        await next();
+      },
+      upgradeWebSocket((c: Context) => {
+        const topic = c.get('brokerTopic' as never) as unknown as string;
+        const echo = kind === 'bus' && TRUTHY.has((c.req.query('echo') ?? '').toLowerCase());
+        return socketEvents(ctx, kind, topic, echo);
+      }),
+      () => upgradeRequired(),
+    );
+  }
+
+  app.post('/pub/*', (c) => handlePost(c, 'pub', (topic, data) => void core.publishTopicMessage(topic, data)));
+  app.post('/bus/*', (c) => handlePost(c, 'bus', (topic, data) => void core.sendBus(topic, data)));
+  app.post('/push/*', (c) =>
+    handlePost(c, 'push', (topic, data) => {
+      if (core.push(topic, data) !== 'full') return undefined;
+      ctx.log(`push queue full on ${JSON.stringify(topic)}: POST answered 503`);
+      return errorResponse(503, `push queue for ${JSON.stringify(topic)} is full (pushQueueLimit ${options.pushQueueLimit})`, { 'retry-after': '1' });
+    }),
+  );
+
+  app.get('/healthz', (c) => {
+    const problem = ctx.engineProblem();
+    return problem ? c.text(`unhealthy: ${problem}`, 503) : c.text('ok');
+  });
+  app.get('/stats', (c) => c.json(core.stats()));
+  app.get('/metrics', (c) =>
+    c.body(prometheusText(core.stats()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
+  );
+  app.get('/', (c) => (options.mode === 'development' ? c.html(demoPage()) : c.notFound()));
+
+  app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.onError((error, c) => {
+    ctx.log(`error on ${c.req.method} ${new URL(c.req.url).pathname}: ${error instanceof Error ? error.message : String(error)}`);
+    return errorResponse(500, 'internal error');
+  });
+
+  async function handlePost(c: Context, kind: RouteKind, send: (topic: string, data: MessageData) => Response | undefined) {
+    const refusedOrigin = checkOrigin(ctx, c, false);
+    if (refusedOrigin) return refusedOrigin;
+    const topic = checkTopic(ctx, c, kind);
+    if (!topic.ok) return topic.response;
+    const body = await readMessageBody(c.req.raw, options.maxMessageSize);
+    if (!body.ok) {
+      ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);
+      return errorResponse(body.status, body.error);
+    }
+    return send(topic.topic.name, body.data) ?? c.body(null, 200);
+  }
+
+  return {
+    app,
+    options,
+    context: ctx,
+    addTopicSubscriber: (topic, subscriber) => core.addTopicSubscriber(topic, subscriber),
+    removeTopicSubscriber: (topic, subscriber) => core.removeTopicSubscriber(topic, subscriber),
+    publishTopicMessage: (topic, message) => core.publishTopicMessage(topic, message),
+    sendBusMessage: (topic, message) => core.sendBus(topic, message),
+    pushMessage: (topic, message) => core.push(topic, message),
+    stats: () => core.stats(),
+    setClusterHooks(hooks, problem) {
+      core.cluster = hooks;
+      if (problem) engineProblem = problem;
+    },
+    close() {
+      ctx.sessions.closeAll();
+      ctx.sessions.stop();
+    },
+  };
+}
+
+function upgradeRequired(): Response {
+  return errorResponse(426, 'this route takes a WebSocket (send Upgrade: websocket)', { upgrade: 'websocket' });
+}

@@ -1,0 +1,74 @@
+/**
+ * Checks made before any upgrade, in the order a client would want to hear about them:
+ * origin (401), topic (400), then, for streaming requests, the connection limit (503).
+ */
+import type { Context } from 'hono';
+import { parseTopicPath, type Topic } from '../topic.ts';
+import { errorResponse, type BrokerContext } from './context.ts';
+
+export type RouteKind = 'sub' | 'pub' | 'bus' | 'push' | 'pull';
+
+/** Is this a WebSocket upgrade request? */
+export function isUpgrade(c: Context): boolean {
+  return c.req.header('upgrade')?.toLowerCase() === 'websocket';
+}
+
+/** Is this an SSE subscription request? */
+export function wantsEventStream(c: Context): boolean {
+  return c.req.method === 'GET' && (c.req.header('accept') ?? '').includes('text/event-stream');
+}
+
+/**
+ * The still-encoded topic after `/<kind>/`, taken from the raw URL so percent-decoding happens
+ * exactly once, in the topic module.
+ */
+export function rawTopicPath(c: Context, kind: RouteKind): string {
+  const url = c.req.url;
+  const pathStart = url.indexOf('/', url.indexOf('//') + 2);
+  let path = pathStart === -1 ? '/' : url.slice(pathStart);
+  const query = path.search(/[?#]/);
+  if (query !== -1) path = path.slice(0, query);
+  // The matched pattern is `<mount>/<kind>/*`; skip as many raw segments as the mount has (the
+  // mount may hold parameters, so its text can differ from the raw path).
+  const routePath = c.req.routePath;
+  const mount = routePath.slice(0, routePath.length - `/${kind}/*`.length);
+  let offset = 0;
+  for (let skip = mount.split('/').length - 1; skip > 0; skip--) {
+    offset = path.indexOf('/', offset + 1);
+    if (offset === -1) return '';
+  }
+  const marker = `/${kind}/`;
+  return path.startsWith(marker, offset) ? path.slice(offset + marker.length) : '';
+}
+
+export type GuardResult = { ok: true; topic: Topic } | { ok: false; response: Response };
+
+/** Topic check alone (POST routes and plain GETs). */
+export function checkTopic(ctx: BrokerContext, c: Context, kind: RouteKind): GuardResult {
+  const parsed = parseTopicPath(rawTopicPath(c, kind), ctx.options);
+  if (!parsed.ok) {
+    ctx.core.counters.refused++;
+    ctx.log(`refused ${c.req.method} ${kind}: 400 ${parsed.error}`);
+    return { ok: false, response: errorResponse(400, parsed.error) };
+  }
+  return { ok: true, topic: parsed.topic };
+}
+
+/** Origin check; `required` for WebSocket and SSE (a missing Origin fails). */
+export function checkOrigin(ctx: BrokerContext, c: Context, required: boolean): Response | undefined {
+  if (!ctx.options.allowOrigin) return undefined;
+  const origin = c.req.header('origin');
+  if (!required && origin === undefined) return undefined;
+  if (ctx.originAllowed(origin)) return undefined;
+  ctx.core.counters.refused++;
+  ctx.log(`refused ${c.req.method} ${new URL(c.req.url).pathname}: 401 origin ${JSON.stringify(origin ?? null)}`);
+  return errorResponse(401, 'Origin check failed');
+}
+
+/** Connection limit for a new WebSocket or SSE stream. */
+export function checkCapacity(ctx: BrokerContext): Response | undefined {
+  if (ctx.core.counters.connections < ctx.options.maxConnections) return undefined;
+  ctx.core.counters.refused++;
+  ctx.log(`refused connection: 503 maxConnections (${ctx.options.maxConnections}) reached`);
+  return errorResponse(503, `too many connections (maxConnections ${ctx.options.maxConnections})`, { 'retry-after': '1' });
+}

@@ -1,0 +1,29 @@
+/** `/stats` counters in Prometheus text exposition format. */
+import type { BrokerStats } from '../core/counters.ts';
+
+const HELP: Record<keyof BrokerStats, [type: 'gauge' | 'counter', help: string]> = {
+  connections: ['gauge', 'Open WebSocket and SSE connections.'],
+  subscribers: ['gauge', 'Subscribers (WebSocket, SSE and in-process).'],
+  publishers: ['gauge', 'Open WebSocket publishers.'],
+  peers: ['gauge', 'Open bus peers.'],
+  pushers: ['gauge', 'Open WebSocket pushers.'],
+  pullers: ['gauge', 'Open pullers.'],
+  topics: ['gauge', 'Topics holding a subscriber, peer, puller or queued message.'],
+  queued: ['gauge', 'Push messages waiting for a puller.'],
+  messagesIn: ['counter', 'Messages accepted from clients.'],
+  messagesOut: ['counter', 'Messages handed to receivers.'],
+  slowConsumerDisconnects: ['counter', 'Receivers closed with 1013 for an unsent backlog past maxBufferedBytes.'],
+  uptimeSeconds: ['gauge', 'Seconds since the broker started.'],
+  refused: ['counter', 'Requests refused before upgrade (origin, topic, limits).'],
+  forwardFailures: ['counter', 'Messages the cluster engine could not forward to other nodes.'],
+};
+
+export function prometheusText(stats: BrokerStats): string {
+  let text = '';
+  for (const key of Object.keys(HELP) as Array<keyof BrokerStats>) {
+    const [type, help] = HELP[key];
+    const name = `broker_${key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)}${type === 'counter' ? '_total' : ''}`;
+    text += `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${stats[key]}\n`;
+  }
+  return text;
+}

@@ -1,0 +1,84 @@
+/**
+ * Turns an open WebSocket, as Hono hands it over (`WSContext`), into a `Session`: a receiver the
+ * core can deliver to, plus liveness. This generic version works on any runtime through the
+ * standard surface; a runtime adapter may supply a faster one (`socketSessionFactory`).
+ */
+import type { WSContext } from 'hono/ws';
+import type { BrokerMessage, MessageData } from '../message.ts';
+import { clock, type Session } from './sessions.ts';
+
+/** Builds the session for one open socket. Adapters replace it with a faster path. */
+export type SocketSessionFactory = (ws: WSContext) => Session;
+
+interface RawWithBuffered {
+  bufferedAmount?: number;
+  getBufferedAmount?: () => number;
+  ping?: () => void;
+  on?: (event: string, listener: () => void) => void;
+  terminate?: () => void;
+}
+
+export const genericSocketSession: SocketSessionFactory = (ws) => {
+  const raw = (ws.raw ?? {}) as RawWithBuffered;
+  const bufferedAmount =
+    typeof raw.getBufferedAmount === 'function'
+      ? () => raw.getBufferedAmount!()
+      : () => (typeof raw.bufferedAmount === 'number' ? raw.bufferedAmount : 0);
+  const session: Session = {
+    lastActivity: clock.now,
+    awaitingPong: false,
+    receiver: {
+      deliver(message: BrokerMessage) {
+        session.lastActivity = clock.now;
+        try {
+          ws.send(message.binary ? (message.data as Uint8Array<ArrayBuffer>) : (message.data as string));
+        } catch {
+          // The socket is closing; its close handler detaches it.
+        }
+      },
+      bufferedAmount,
+      close(code, reason) {
+        try {
+          ws.close(code, reason);
+        } catch {
+          session.terminate();
+        }
+      },
+    },
+    terminate() {
+      if (typeof raw.terminate === 'function') raw.terminate();
+      else ws.close(1001, 'terminated');
+    },
+  };
+  // Node's `ws` (also under @hono/node-ws) pings through the socket object; other runtimes ping
+  // natively and this stays unset.
+  if (typeof raw.ping === 'function' && typeof raw.on === 'function') {
+    session.ping = () => raw.ping!();
+    raw.on('pong', () => {
+      session.awaitingPong = false;
+      session.lastActivity = clock.now;
+    });
+  }
+  return session;
+};
+
+/** Normalises what runtimes put in a message event into text or bytes. */
+export function toMessageData(data: unknown): MessageData | Promise<MessageData> {
+  if (typeof data === 'string') return data;
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (typeof Blob !== 'undefined' && data instanceof Blob) return data.arrayBuffer().then((buffer) => new Uint8Array(buffer));
+  return String(data);
+}
+
+/** Byte length of incoming data without encoding text twice in the common ASCII case. */
+export function messageByteLength(data: MessageData): number {
+  if (typeof data !== 'string') return data.byteLength;
+  return data.length * 3 <= 0x7fffffff && isProbablyAscii(data) ? data.length : new TextEncoder().encode(data).byteLength;
+}
+
+function isProbablyAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}

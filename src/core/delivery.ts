@@ -1,0 +1,43 @@
+/**
+ * Hands one message to one receiver and enforces the slow-consumer rule right there: a receiver
+ * whose unsent backlog passes `maxBufferedBytes` is closed with 1013 so it never holds anyone up
+ * or grows the server's memory without bound.
+ */
+import type { BrokerMessage } from '../message.ts';
+import type { Receiver } from '../receiver.ts';
+import type { Counters } from './counters.ts';
+
+export const CLOSE_SLOW_CONSUMER = 1013;
+
+export class Delivery {
+  /** Receivers already dropped, whose close has not been seen yet: skip them, count them once. */
+  readonly #dropped = new WeakSet<Receiver>();
+
+  constructor(
+    private readonly counters: Counters,
+    private readonly maxBufferedBytes: number,
+    /** Detaches a dropped receiver from every registry at once (not when its close event comes). */
+    private readonly detach: (receiver: Receiver) => void,
+  ) {}
+
+  /** Delivers and returns 1, or returns 0 if the receiver is (now) dropped as a slow consumer. */
+  deliver(receiver: Receiver, message: BrokerMessage): number {
+    if (this.#dropped.has(receiver)) return 0;
+    if (receiver.bufferedAmount() > this.maxBufferedBytes) {
+      this.dropSlowConsumer(receiver);
+      return 0;
+    }
+    receiver.deliver(message);
+    this.counters.messagesOut++;
+    if (receiver.bufferedAmount() > this.maxBufferedBytes) this.dropSlowConsumer(receiver);
+    return 1;
+  }
+
+  dropSlowConsumer(receiver: Receiver): void {
+    if (this.#dropped.has(receiver)) return;
+    this.#dropped.add(receiver);
+    this.counters.slowConsumerDisconnects++;
+    this.detach(receiver);
+    receiver.close(CLOSE_SLOW_CONSUMER, 'slow consumer');
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * What the core knows of anything that receives messages: a WebSocket, an SSE stream, or an
+ * in-process callback. Transports implement this; the core never sees runtime socket types.
+ */
+import type { BrokerMessage, MessageData } from './message.ts';
+
+export interface Receiver {
+  /** Queue the message for this receiver. Must not throw and must not block. */
+  deliver(message: BrokerMessage): void;
+  /** Bytes accepted by `deliver` but not yet handed to the network. */
+  bufferedAmount(): number;
+  /** Close with a WebSocket close code (SSE streams just end). */
+  close(code: number, reason: string): void;
+  /** Set by the core during a publish so a receiver found under two topics gets a message once. */
+  lastPublish?: number;
+}
+
+/** A subscriber passed to `addTopicSubscriber`: a callback, or anything with `send`. */
+export type Subscriber =
+  | ((data: MessageData, topic: string) => void)
+  | { send(data: MessageData): void; close?(code?: number, reason?: string): void };
+
+const wrappers = new WeakMap<object, Receiver>();
+
+/**
+ * The receiver that stands for a public subscriber; the same object every time, so
+ * `removeTopicSubscriber` finds what `addTopicSubscriber` added.
+ */
+export function receiverFor(subscriber: Subscriber | Receiver): Receiver {
+  if (isReceiver(subscriber)) return subscriber;
+  let receiver = wrappers.get(subscriber);
+  if (!receiver) {
+    receiver = typeof subscriber === 'function' ? callbackReceiver(subscriber) : sendReceiver(subscriber);
+    wrappers.set(subscriber, receiver);
+  }
+  return receiver;
+}
+
+function isReceiver(value: object): value is Receiver {
+  return typeof (value as Receiver).deliver === 'function' && typeof (value as Receiver).bufferedAmount === 'function';
+}
+
+function callbackReceiver(callback: (data: MessageData, topic: string) => void): Receiver {
+  return {
+    deliver(message) {
+      try {
+        callback(message.data, currentTopic);
+      } catch (error) {
+        // A throwing callback must not stop delivery to the others.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    },
+    bufferedAmount: () => 0,
+    close() {},
+  };
+}
+
+function sendReceiver(target: { send(data: MessageData): void; close?(code?: number, reason?: string): void }): Receiver {
+  return {
+    deliver(message) {
+      try {
+        target.send(message.data);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    },
+    bufferedAmount: () => {
+      const amount = (target as { bufferedAmount?: unknown }).bufferedAmount;
+      return typeof amount === 'number' ? amount : 0;
+    },
+    close(code, reason) {
+      target.close?.(code, reason);
+    },
+  };
+}
+
+/** The topic being published while callbacks run (callbacks get it as their second argument). */
+let currentTopic = '';
+export function setCurrentTopic(topic: string): void {
+  currentTopic = topic;
+}
