@@ -1,0 +1,631 @@
+/**
+ * The black-box suite: PROTOCOL.md as seen by a client, run against any way of starting the broker
+ * (the Node CLI, Deno, Bun, a broker mounted inside another Hono app). It talks only HTTP and
+ * WebSocket to `server.httpUrl` / `server.wsUrl` (mount prefix included) and passes the launcher
+ * only CLI flags every runtime's entrypoint understands, so it runs unchanged everywhere.
+ *
+ * ```ts
+ * import { defineBlackboxSuite } from './helpers/blackbox-suite.ts';
+ * import { nodeCli } from './helpers/server.ts';
+ * defineBlackboxSuite('node CLI', nodeCli);
+ * ```
+ *
+ * "Receives nothing" is checked with a sentinel where the receiver can receive at all: after the
+ * message under test has reached the clients that should get it, a second message is sent that
+ * the client must get, and it must be the first thing that client got. The broker handles frames
+ * in order on one event loop and each socket is one ordered stream, so this is exact, not timed.
+ */
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ClientOptions } from 'ws';
+import { stats, waitForStats, type Launcher, type RunningServer } from './server.ts';
+import { TestClient, refusedUpgrade, settle } from './ws-client.ts';
+
+/** Counters of live things: each returns to 0 when every client has gone (PROTOCOL.md). */
+export const LIVE_COUNTERS = ['connections', 'subscribers', 'publishers', 'peers', 'pushers', 'pullers', 'topics', 'queued'] as const;
+/** Every field PROTOCOL.md names for `/stats`. */
+export const STATS_FIELDS = [...LIVE_COUNTERS, 'messagesIn', 'messagesOut', 'slowConsumerDisconnects', 'uptimeSeconds'] as const;
+
+type LiveCounter = (typeof LIVE_COUNTERS)[number];
+
+/** One broker process for a `describe` block, plus clients that are closed after each test. */
+interface Fixture {
+  readonly server: RunningServer;
+  /** Opens a WebSocket on `path` (e.g. `/sub/foo`) and waits for the handshake. */
+  connect(path: string, options?: ClientOptions): Promise<TestClient>;
+  /** Sends an HTTP request to `path`. */
+  request(path: string, init?: RequestInit): Promise<Response>;
+  /** POSTs `body` to `path` and asserts `200` with an empty body. */
+  post(path: string, body: string | Uint8Array, headers?: Record<string, string>): Promise<void>;
+  /** Waits until the named live counters have exactly these values (the others are not checked). */
+  live(expected: Partial<Record<LiveCounter, number>>): Promise<void>;
+}
+
+function useBroker(launch: Launcher, args: string[]): Fixture {
+  let server: RunningServer | undefined;
+  const clients = new Set<TestClient>();
+  before(async () => {
+    server = await launch(args);
+  });
+  after(async () => {
+    for (const client of clients) client.socket.terminate();
+    await server?.stop();
+  });
+  // Every test leaves the broker as it found it: each live counter back at 0.
+  afterEach(async () => {
+    const open = [...clients];
+    clients.clear();
+    await Promise.all(open.map((client) => (client.socket.readyState === client.socket.CLOSED ? undefined : client.close())));
+    if (server) await waitForStats(server, (s) => LIVE_COUNTERS.every((name) => s[name] === 0), 10_000);
+  });
+  const fixture: Fixture = {
+    get server() {
+      assert.ok(server, 'broker not started');
+      return server;
+    },
+    async connect(path, options) {
+      const client = new TestClient(fixture.server.wsUrl + path, options);
+      clients.add(client);
+      await client.opened;
+      return client;
+    },
+    request: (path, init) => fetch(fixture.server.httpUrl + path, init),
+    async post(path, body, headers = {}) {
+      const response = await fixture.request(path, { method: 'POST', body: body as BodyInit, headers });
+      assert.equal(response.status, 200, `POST ${path}: ${response.status} ${await response.clone().text()}`);
+      assert.equal(await response.text(), '', `POST ${path} answers an empty body`);
+    },
+    async live(expected) {
+      await waitForStats(
+        fixture.server,
+        (s) => Object.entries(expected).every(([name, value]) => s[name] === value),
+        10_000,
+      );
+    },
+  };
+  return fixture;
+}
+
+/** The JSON error body of a refusal; asserts it is `{"error": "..."}` and returns the text. */
+async function errorOf(response: { status: number; body: string } | Response): Promise<string> {
+  const text = response instanceof Response ? await response.text() : response.body;
+  const json = JSON.parse(text) as { error?: unknown };
+  assert.equal(typeof json.error, 'string', `error body: ${text}`);
+  return json.error as string;
+}
+
+/** Asserts `client` got exactly `expected` (text) and nothing before or between. */
+async function expectTexts(client: TestClient, expected: string[]): Promise<void> {
+  const got = await client.waitFor(expected.length, 10_000);
+  assert.deepEqual(
+    got.map((m) => (m.binary ? `<binary ${(m.data as Buffer).toString('hex')}>` : m.data)),
+    expected,
+  );
+}
+
+const bytes = (...values: number[]) => Buffer.from(values);
+/** Not valid UTF-8 (a lone continuation byte, an overlong form, 0xff). */
+const INVALID_UTF8 = bytes(0x61, 0x80, 0xc0, 0xaf, 0xff, 0x00);
+
+/**
+ * Registers the black-box tests for one way of launching the broker. `launch(args)` must start
+ * a fresh broker with those CLI flags on a free loopback port.
+ */
+export function defineBlackboxSuite(name: string, launch: Launcher): void {
+  describe(`${name}: black box`, () => {
+    describe('development mode, defaults', () => {
+      const broker = useBroker(launch, []);
+
+      describe("Mercury's scenarios", () => {
+        it('exact topic: two subscribers both get each message, once', async () => {
+          const a = await broker.connect('/sub/foo');
+          const b = await broker.connect('/sub/foo');
+          const publisher = await broker.connect('/pub/foo');
+          await broker.live({ subscribers: 2, publishers: 1, topics: 1 });
+          await publisher.send('Hello');
+          await broker.post('/pub/foo', 'World');
+          await expectTexts(a, ['Hello', 'World']);
+          await expectTexts(b, ['Hello', 'World']);
+          // A sentinel proves nothing else (no duplicate) arrived in between.
+          await broker.post('/pub/foo', 'sentinel');
+          await expectTexts(a, ['Hello', 'World', 'sentinel']);
+          await expectTexts(b, ['Hello', 'World', 'sentinel']);
+        });
+
+        it('hierarchy: a parent subscriber gets the child topic, a child subscriber not the parent', async () => {
+          const parent = await broker.connect('/sub/wong');
+          const child = await broker.connect('/sub/wong/amy');
+          const grandchild = await broker.connect('/sub/wong/amy/x');
+          const sibling = await broker.connect('/sub/wong/bob');
+          const pubChild = await broker.connect('/pub/wong/amy');
+          const pubParent = await broker.connect('/pub/wong');
+          await broker.live({ subscribers: 4, publishers: 2, topics: 4 });
+
+          await pubChild.send('ws on child');
+          await broker.post('/pub/wong/amy', 'post on child');
+          await pubParent.send('ws on parent');
+          await broker.post('/pub/wong', 'post on parent');
+          await broker.post('/pub/wong/amy/x', 'post on grandchild');
+
+          await expectTexts(parent, ['ws on child', 'post on child', 'ws on parent', 'post on parent', 'post on grandchild']);
+          await expectTexts(child, ['ws on child', 'post on child', 'post on grandchild']);
+          // Sentinels: the grandchild and the sibling got nothing from the parent or the child.
+          await broker.post('/pub/wong/amy/x', 'sentinel');
+          await broker.post('/pub/wong/bob', 'sentinel');
+          await expectTexts(grandchild, ['post on grandchild', 'sentinel']);
+          await expectTexts(sibling, ['sentinel']);
+          await expectTexts(child, ['ws on child', 'post on child', 'post on grandchild', 'sentinel']);
+          await expectTexts(parent, ['ws on child', 'post on child', 'ws on parent', 'post on parent', 'post on grandchild', 'sentinel', 'sentinel']);
+        });
+
+        it('a publisher socket receives nothing and a subscriber frame is ignored', async () => {
+          const subscriber = await broker.connect('/sub/quiet');
+          const other = await broker.connect('/sub/quiet');
+          const publisher = await broker.connect('/pub/quiet');
+          await broker.live({ subscribers: 2, publishers: 1 });
+          await subscriber.send('from a subscriber');
+          await publisher.send('one');
+          await expectTexts(other, ['one']);
+          await expectTexts(subscriber, ['one']);
+          await settle(100);
+          assert.deepEqual(publisher.texts(), []);
+          const now = await stats(broker.server);
+          assert.ok(now.messagesIn! >= 1);
+        });
+
+        it('bus: three peers, an echo peer and a stranger on another topic', async () => {
+          const peer1 = await broker.connect('/bus/room');
+          const peer2 = await broker.connect('/bus/room');
+          const peer3 = await broker.connect('/bus/room');
+          const echo = await broker.connect('/bus/room?echo=1');
+          const stranger = await broker.connect('/bus/other');
+          const child = await broker.connect('/bus/room/child');
+          await broker.live({ peers: 6, topics: 3 });
+
+          await peer1.send('from peer1');
+          await expectTexts(peer2, ['from peer1']);
+          await expectTexts(peer3, ['from peer1']);
+          await expectTexts(echo, ['from peer1']);
+          await echo.send('from echo');
+          await expectTexts(echo, ['from peer1', 'from echo']);
+          await expectTexts(peer1, ['from echo']);
+          await expectTexts(peer2, ['from peer1', 'from echo']);
+          await expectTexts(peer3, ['from peer1', 'from echo']);
+          await broker.post('/bus/room', 'posted');
+          for (const peer of [peer1, peer2, peer3]) await expectTexts(peer, peer === peer1 ? ['from echo', 'posted'] : ['from peer1', 'from echo', 'posted']);
+          await expectTexts(echo, ['from peer1', 'from echo', 'posted']);
+          // No hierarchy on the bus, and nothing crosses topics.
+          await broker.post('/bus/other', 'sentinel');
+          await broker.post('/bus/room/child', 'sentinel');
+          await expectTexts(stranger, ['sentinel']);
+          await expectTexts(child, ['sentinel']);
+        });
+
+        it('bus echo takes true and yes; other values mean no echo', async () => {
+          const yes = await broker.connect('/bus/echoes?echo=yes');
+          const truthy = await broker.connect('/bus/echoes?echo=true');
+          const zero = await broker.connect('/bus/echoes?echo=0');
+          await broker.live({ peers: 3 });
+          await yes.send('y');
+          await truthy.send('t');
+          await zero.send('z');
+          await expectTexts(yes, ['y', 't', 'z']);
+          await expectTexts(truthy, ['y', 't', 'z']);
+          await broker.post('/bus/echoes', 'sentinel');
+          await expectTexts(zero, ['y', 't', 'sentinel']);
+        });
+
+        it('push/pull: round robin as pinned, a leave, a join, all leaving, a new one, then a POST', async () => {
+          const pusher = await broker.connect('/push/jobs');
+          const p0 = await broker.connect('/pull/jobs');
+          await broker.live({ pullers: 1 });
+          const p1 = await broker.connect('/pull/jobs');
+          await broker.live({ pullers: 2, pushers: 1, topics: 1 });
+
+          for (const m of ['m1', 'm2', 'm3']) await pusher.send(m);
+          await expectTexts(p0, ['m1', 'm3']);
+          await expectTexts(p1, ['m2']);
+
+          await p1.close();
+          await broker.live({ pullers: 1 });
+          await pusher.send('m4');
+          await expectTexts(p0, ['m1', 'm3', 'm4']);
+
+          const p2 = await broker.connect('/pull/jobs');
+          await broker.live({ pullers: 2 });
+          await pusher.send('m5');
+          await pusher.send('m6');
+          await expectTexts(p0, ['m1', 'm3', 'm4', 'm5']);
+          await expectTexts(p2, ['m6']);
+
+          await p0.close();
+          await p2.close();
+          await broker.live({ pullers: 0 });
+          await pusher.send('m7');
+          await broker.post('/push/jobs', 'm8');
+          await broker.live({ queued: 2, topics: 1 });
+
+          const p3 = await broker.connect('/pull/jobs');
+          await expectTexts(p3, ['m7', 'm8']);
+          await broker.live({ queued: 0 });
+          await broker.post('/push/jobs', 'm9');
+          await expectTexts(p3, ['m7', 'm8', 'm9']);
+          // Each message went to exactly one puller.
+          assert.deepEqual(p1.texts(), ['m2']);
+          assert.deepEqual(p2.texts(), ['m6']);
+          assert.deepEqual(p0.texts(), ['m1', 'm3', 'm4', 'm5']);
+        });
+
+        it('push/pull: exactly one topic, no hierarchy', async () => {
+          const parent = await broker.connect('/pull/work');
+          const child = await broker.connect('/pull/work/child');
+          await broker.live({ pullers: 2 });
+          await broker.post('/push/work/child', 'for child');
+          await broker.post('/push/work', 'for parent');
+          await expectTexts(child, ['for child']);
+          await expectTexts(parent, ['for parent']);
+        });
+      });
+
+      describe('frames keep their type and bytes', () => {
+        it('WebSocket text stays text and binary stays binary, byte for byte', async () => {
+          const subscriber = await broker.connect('/sub/frames');
+          const publisher = await broker.connect('/pub/frames');
+          await broker.live({ subscribers: 1, publishers: 1 });
+          const binary = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+          await publisher.send('héllo ✓ 😀');
+          await publisher.send(binary);
+          await publisher.send(INVALID_UTF8);
+          await publisher.send('');
+          await publisher.send(Buffer.alloc(0));
+          const got = await subscriber.waitFor(5, 10_000);
+          assert.deepEqual(got[0], { data: 'héllo ✓ 😀', binary: false });
+          assert.equal(got[1]!.binary, true);
+          assert.ok(binary.equals(got[1]!.data as Buffer));
+          assert.equal(got[2]!.binary, true);
+          assert.ok(INVALID_UTF8.equals(got[2]!.data as Buffer));
+          assert.deepEqual(got[3], { data: '', binary: false });
+          assert.equal(got[4]!.binary, true);
+          assert.equal((got[4]!.data as Buffer).length, 0);
+        });
+
+        it('POST: UTF-8 is text, application/octet-stream is binary, invalid UTF-8 is binary', async () => {
+          const subscriber = await broker.connect('/sub/posted');
+          await broker.live({ subscribers: 1 });
+          await broker.post('/pub/posted', 'plain ✓', { 'content-type': 'text/plain; charset=utf-8' });
+          await broker.post('/pub/posted', '{"json":true}', { 'content-type': 'application/json' });
+          await broker.post('/pub/posted', 'bytes ✓', { 'content-type': 'application/octet-stream' });
+          await broker.post('/pub/posted', INVALID_UTF8, { 'content-type': 'text/plain' });
+          await broker.post('/pub/posted', bytes(0x68, 0x69), { 'content-type': 'Application/Octet-Stream; foo=bar' });
+          const got = await subscriber.waitFor(5, 10_000);
+          assert.deepEqual(got[0], { data: 'plain ✓', binary: false });
+          assert.deepEqual(got[1], { data: '{"json":true}', binary: false });
+          assert.equal(got[2]!.binary, true);
+          assert.ok(Buffer.from('bytes ✓').equals(got[2]!.data as Buffer));
+          assert.equal(got[3]!.binary, true);
+          assert.ok(INVALID_UTF8.equals(got[3]!.data as Buffer));
+          assert.equal(got[4]!.binary, true);
+          assert.ok(bytes(0x68, 0x69).equals(got[4]!.data as Buffer));
+        });
+
+        it('bus and push/pull keep the frame type too', async () => {
+          const peer = await broker.connect('/bus/typed');
+          const sender = await broker.connect('/bus/typed');
+          const puller = await broker.connect('/pull/typed');
+          const pusher = await broker.connect('/push/typed');
+          await broker.live({ peers: 2, pullers: 1, pushers: 1 });
+          await sender.send(INVALID_UTF8);
+          await sender.send('text');
+          await pusher.send(INVALID_UTF8);
+          await broker.post('/push/typed', 'posted text');
+          await broker.post('/push/typed', 'posted bytes', { 'content-type': 'application/octet-stream' });
+          const onBus = await peer.waitFor(2, 10_000);
+          assert.equal(onBus[0]!.binary, true);
+          assert.ok(INVALID_UTF8.equals(onBus[0]!.data as Buffer));
+          assert.deepEqual(onBus[1], { data: 'text', binary: false });
+          const pulled = await puller.waitFor(3, 10_000);
+          assert.equal(pulled[0]!.binary, true);
+          assert.ok(INVALID_UTF8.equals(pulled[0]!.data as Buffer));
+          assert.deepEqual(pulled[1], { data: 'posted text', binary: false });
+          assert.equal(pulled[2]!.binary, true);
+          assert.ok(Buffer.from('posted bytes').equals(pulled[2]!.data as Buffer));
+        });
+      });
+
+      describe('topics on the wire', () => {
+        it('caf%C3%A9 and café are the same topic; %2F splits segments', async () => {
+          const encoded = await broker.connect('/sub/caf%C3%A9');
+          const split = await broker.connect('/sub/a%2Fb');
+          await broker.live({ subscribers: 2, topics: 2 });
+          await broker.post(`/pub/${encodeURIComponent('café')}`, 'one');
+          await broker.post('/pub/a/b/c', 'two');
+          await expectTexts(encoded, ['one']);
+          await expectTexts(split, ['two']);
+          const pub = await broker.connect('/pub/caf%c3%a9/x');
+          await pub.send('three');
+          await expectTexts(encoded, ['one', 'three']);
+        });
+
+        const invalid: Array<[path: string, rule: RegExp]> = [
+          ['a//b', /empty segment/],
+          ['a/', /empty segment/],
+          ['a%2F%2Fb', /empty segment/],
+          ['%2Fa', /empty segment/],
+          ['a%2F..%2Fb', /"\.\." segment|"\." or "\.\."/],
+          ['a%2F.', /"\." or "\.\."/],
+          ['a%01b', /control character/],
+          ['a%7Fb', /control character/],
+          ['a%0A', /control character/],
+          ['a%C3', /UTF-8|percent/],
+          ['a%E0%A4%A', /UTF-8|percent/],
+          ['a%ZZ', /UTF-8|percent/],
+          ['%ED%A0%80', /UTF-8|percent/],
+          [Array.from({ length: 33 }, () => 's').join('/'), /segments|deep/],
+          ['x'.repeat(1025), /bytes|long/],
+          ['%C3%A9'.repeat(512) + 'x', /bytes|long/],
+        ];
+
+        it('an invalid topic is 400 with a JSON error naming the rule, before any upgrade', async () => {
+          for (const [path, rule] of invalid) {
+            for (const kind of ['sub', 'pub', 'bus', 'push', 'pull']) {
+              const refused = await refusedUpgrade(`${broker.server.wsUrl}/${kind}/${path}`);
+              assert.equal(refused.status, 400, `${kind}/${path}`);
+              assert.match(refused.headers['content-type'] ?? '', /application\/json/);
+              assert.match(await errorOf(refused), rule, `${kind}/${path}`);
+            }
+            for (const kind of ['pub', 'bus', 'push']) {
+              const response = await broker.request(`/${kind}/${path}`, { method: 'POST', body: 'x' });
+              assert.equal(response.status, 400, `POST ${kind}/${path}`);
+              assert.match(await errorOf(response), rule, `POST ${kind}/${path}`);
+            }
+            const plain = await broker.request(`/sub/${path}`);
+            assert.equal(plain.status, 400, `GET sub/${path}`);
+          }
+          // The topic route with no topic at all.
+          const empty = await refusedUpgrade(`${broker.server.wsUrl}/sub/`);
+          assert.equal(empty.status, 400);
+          await errorOf(empty);
+          const now = await stats(broker.server);
+          assert.equal(now.connections, 0);
+        });
+
+        it('the limits themselves are valid: 32 segments, 1024 bytes (multibyte counted in bytes)', async () => {
+          const deep = Array.from({ length: 32 }, (_, i) => `s${i}`).join('/');
+          const long = '%C3%A9'.repeat(512);
+          for (const path of [deep, long, 'x'.repeat(1024), 'a/.b/c..', '%F0%9F%98%80']) {
+            const subscriber = await broker.connect(`/sub/${path}`);
+            await broker.live({ subscribers: 1 });
+            await broker.post(`/pub/${path}`, 'ok');
+            await expectTexts(subscriber, ['ok']);
+            await subscriber.close();
+            await broker.live({ subscribers: 0 });
+          }
+        });
+      });
+
+      describe('routes and status codes', () => {
+        it('a plain GET on every WebSocket route is 426 with Upgrade: websocket', async () => {
+          for (const kind of ['sub', 'pub', 'bus', 'push', 'pull']) {
+            const response = await broker.request(`/${kind}/some/topic`);
+            assert.equal(response.status, 426, kind);
+            assert.equal(response.headers.get('upgrade')?.toLowerCase(), 'websocket', kind);
+            await errorOf(response);
+          }
+        });
+
+        it('POST answers 200 with an empty body on pub, bus and push', async () => {
+          for (const kind of ['pub', 'bus', 'push']) await broker.post(`/${kind}/nobody/listens`, 'x');
+          // The push went into the queue; a puller takes it so the broker is empty again.
+          await broker.live({ queued: 1 });
+          const puller = await broker.connect('/pull/nobody/listens');
+          await expectTexts(puller, ['x']);
+        });
+
+        it('a method a route does not take is 404 (POST on /sub and /pull, PUT on /pub)', async () => {
+          for (const [method, path] of [['POST', '/sub/x'], ['POST', '/pull/x'], ['PUT', '/pub/x'], ['DELETE', '/push/x']] as const) {
+            const response = await broker.request(path, { method, body: method === 'DELETE' ? undefined : 'x' });
+            assert.equal(response.status, 404, `${method} ${path}`);
+            await response.body?.cancel();
+          }
+        });
+
+        it('GET / serves the demo page in development mode', async () => {
+          const response = await broker.request('');
+          assert.equal(response.status, 200);
+          assert.match(response.headers.get('content-type') ?? '', /text\/html/);
+          assert.match(await response.text(), /<html/i);
+        });
+
+        it('GET /healthz is 200 ok', async () => {
+          const response = await broker.request('/healthz');
+          assert.equal(response.status, 200);
+          assert.equal((await response.text()).trim(), 'ok');
+        });
+
+        it('GET /stats has every field of PROTOCOL.md, counting live things', async () => {
+          const before = await stats(broker.server);
+          for (const field of STATS_FIELDS) assert.equal(typeof before[field], 'number', field);
+          const subscriber = await broker.connect('/sub/counted/a');
+          const publisher = await broker.connect('/pub/counted/a/deeper');
+          const peer = await broker.connect('/bus/counted-bus');
+          const pusher = await broker.connect('/push/counted-pull');
+          const puller = await broker.connect('/pull/counted-pull');
+          await broker.live({ connections: 5, subscribers: 1, publishers: 1, peers: 1, pushers: 1, pullers: 1, topics: 3, queued: 0 });
+          await publisher.send('x');
+          await expectTexts(subscriber, ['x']);
+          const now = await stats(broker.server);
+          assert.ok(now.messagesIn! >= before.messagesIn! + 1);
+          assert.ok(now.messagesOut! >= before.messagesOut! + 1);
+          await Promise.all([subscriber, publisher, peer, pusher, puller].map((c) => c.close()));
+          await broker.live({ connections: 0, subscribers: 0, publishers: 0, peers: 0, pushers: 0, pullers: 0, topics: 0, queued: 0 });
+        });
+
+        it('GET /metrics is Prometheus text with the same counters', async () => {
+          const subscriber = await broker.connect('/sub/metered');
+          await broker.live({ subscribers: 1 });
+          const response = await broker.request('/metrics');
+          assert.equal(response.status, 200);
+          assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
+          const text = await response.text();
+          const samples = new Map<string, number>();
+          for (const line of text.split('\n')) {
+            if (line === '') continue;
+            if (line.startsWith('#')) {
+              assert.match(line, /^# (HELP [a-z_]+ .+|TYPE [a-z_]+ (gauge|counter))$/);
+              continue;
+            }
+            const match = /^([a-z_]+) (-?\d+(\.\d+)?)$/.exec(line);
+            assert.ok(match, `not a sample line: ${JSON.stringify(line)}`);
+            samples.set(match[1]!, Number(match[2]));
+          }
+          assert.equal(samples.get('broker_connections'), 1);
+          assert.equal(samples.get('broker_subscribers'), 1);
+          for (const name of ['broker_publishers', 'broker_peers', 'broker_pushers', 'broker_pullers', 'broker_topics', 'broker_queued']) {
+            assert.ok(samples.has(name), name);
+          }
+          assert.ok(samples.has('broker_messages_in_total'));
+          assert.ok(samples.has('broker_messages_out_total'));
+          assert.ok(samples.has('broker_slow_consumer_disconnects_total'));
+          await subscriber.close();
+        });
+      });
+    });
+
+    describe('production mode and small limits', () => {
+      const broker = useBroker(launch, ['-m', 'production', '--max-message-size', '1000', '--push-queue-limit', '2']);
+
+      it('GET / is 404 in production mode', async () => {
+        const response = await broker.request('');
+        assert.equal(response.status, 404);
+        await response.body?.cancel();
+      });
+
+      it('POST of exactly maxMessageSize bytes is accepted; one more byte is 413', async () => {
+        const subscriber = await broker.connect('/sub/big');
+        await broker.live({ subscribers: 1 });
+        await broker.post('/pub/big', 'x'.repeat(1000));
+        // 500 × "é" is 1000 bytes of UTF-8 in 500 characters: the limit counts bytes.
+        await broker.post('/pub/big', 'é'.repeat(500));
+        for (const body of ['x'.repeat(1001), 'é'.repeat(501)]) {
+          const response = await broker.request('/pub/big', { method: 'POST', body });
+          assert.equal(response.status, 413);
+          assert.match(await errorOf(response), /maxMessageSize|large/);
+        }
+        const binary = await broker.request('/bus/big', { method: 'POST', body: new Uint8Array(1001), headers: { 'content-type': 'application/octet-stream' } });
+        assert.equal(binary.status, 413);
+        await binary.body?.cancel();
+        await broker.post('/pub/big', 'after');
+        await expectTexts(subscriber, ['x'.repeat(1000), 'é'.repeat(500), 'after']);
+      });
+
+      it('a WebSocket frame of exactly maxMessageSize passes; a bigger one closes that socket with 1009', async () => {
+        const subscriber = await broker.connect('/sub/frame');
+        const publisher = await broker.connect('/pub/frame');
+        const textPublisher = await broker.connect('/pub/frame');
+        await broker.live({ subscribers: 1, publishers: 2 });
+        await publisher.send(Buffer.alloc(1000, 7));
+        await textPublisher.send('é'.repeat(500));
+        const got = await subscriber.waitFor(2, 10_000);
+        assert.equal((got[0]!.data as Buffer).length, 1000);
+        assert.equal(got[1]!.data, 'é'.repeat(500));
+        publisher.socket.send(Buffer.alloc(1001, 7));
+        assert.equal((await publisher.closed).code, 1009);
+        textPublisher.socket.send('é'.repeat(501));
+        assert.equal((await textPublisher.closed).code, 1009);
+        await broker.live({ publishers: 0 });
+        // Other connections are unaffected.
+        await broker.post('/pub/frame', 'still here');
+        const all = await subscriber.waitFor(3, 10_000);
+        assert.deepEqual(all[2], { data: 'still here', binary: false });
+        assert.equal(subscriber.received.length, 3);
+      });
+
+      it('a full push queue: POST is 503, a WebSocket pusher is closed with 1013, nothing is dropped', async () => {
+        await broker.post('/push/full', 'q1');
+        await broker.post('/push/full', 'q2');
+        await broker.live({ queued: 2 });
+        const refused = await broker.request('/push/full', { method: 'POST', body: 'q3' });
+        assert.equal(refused.status, 503);
+        assert.match(await errorOf(refused), /full/);
+
+        const pusher = await broker.connect('/push/full');
+        await broker.live({ pushers: 1 });
+        await pusher.send('q4');
+        assert.equal((await pusher.closed).code, 1013);
+        await broker.live({ pushers: 0, queued: 2 });
+
+        // Another topic's queue is its own.
+        await broker.post('/push/other-queue', 'o1');
+        await broker.live({ queued: 3 });
+
+        const puller = await broker.connect('/pull/full');
+        await expectTexts(puller, ['q1', 'q2']);
+        const other = await broker.connect('/pull/other-queue');
+        await expectTexts(other, ['o1']);
+        await broker.live({ queued: 0 });
+        // With a puller there, pushes flow again.
+        await broker.post('/push/full', 'q5');
+        await expectTexts(puller, ['q1', 'q2', 'q5']);
+      });
+    });
+
+    describe('connection limit (-c 2)', () => {
+      const broker = useBroker(launch, ['-c', '2']);
+
+      it('past maxConnections a new WebSocket is 503; POST still works; a freed slot is reusable', async () => {
+        const subscriber = await broker.connect('/sub/limited');
+        const puller = await broker.connect('/pull/limited');
+        await broker.live({ connections: 2 });
+        for (const kind of ['sub', 'pub', 'bus', 'push', 'pull']) {
+          const refused = await refusedUpgrade(`${broker.server.wsUrl}/${kind}/limited`);
+          assert.equal(refused.status, 503, kind);
+          assert.match(await errorOf(refused), /connections/);
+        }
+        await broker.post('/pub/limited', 'posted');
+        await expectTexts(subscriber, ['posted']);
+        await puller.close();
+        await broker.live({ connections: 1 });
+        const again = await broker.connect('/pub/limited');
+        await again.send('again');
+        await expectTexts(subscriber, ['posted', 'again']);
+      });
+    });
+
+    describe('origin check (--allow-origin)', () => {
+      const broker = useBroker(launch, ['--allow-origin', 'example.com', '--allow-origin', '*.example.org']);
+
+      it('a WebSocket without Origin or with one that matches no pattern is 401 "Origin check failed"', async () => {
+        for (const origin of [undefined, 'http://example.com.evil.net', 'http://evilexample.com', 'https://example.org', 'null']) {
+          const refused = await refusedUpgrade(`${broker.server.wsUrl}/sub/guarded`, origin === undefined ? {} : { origin });
+          assert.equal(refused.status, 401, `origin ${origin}`);
+          assert.equal(await errorOf(refused), 'Origin check failed');
+        }
+        for (const origin of ['http://example.com', 'https://EXAMPLE.com:8443', 'https://a.example.org']) {
+          const client = await broker.connect('/sub/guarded', { origin });
+          await client.close();
+        }
+      });
+
+      it('POST with a bad Origin is 401; POST without Origin is allowed (server to server)', async () => {
+        const subscriber = await broker.connect('/sub/guarded', { origin: 'http://example.com' });
+        await broker.live({ subscribers: 1 });
+        const refused = await broker.request('/pub/guarded', { method: 'POST', body: 'x', headers: { origin: 'http://evil.net' } });
+        assert.equal(refused.status, 401);
+        assert.equal(await errorOf(refused), 'Origin check failed');
+        await broker.post('/pub/guarded', 'server to server');
+        await broker.post('/pub/guarded', 'from the page', { origin: 'http://example.com' });
+        await expectTexts(subscriber, ['server to server', 'from the page']);
+      });
+    });
+
+    describe('inactivity timeout (-i 1)', () => {
+      const broker = useBroker(launch, ['-i', '1']);
+
+      it('a socket with no frames either way is closed with 1000 "inactivity timeout"', async () => {
+        const idle = await broker.connect('/sub/idle');
+        const closed = await idle.closed;
+        assert.deepEqual(closed, { code: 1000, reason: 'inactivity timeout' });
+      });
+    });
+  });
+}
