@@ -22,13 +22,14 @@ import type { MessageData } from '../message.ts';
 import type { Subscriber } from '../receiver.ts';
 import { compileOriginPatterns } from '../origin.ts';
 import { errorResponse, type BrokerContext } from './context.ts';
-import { checkCapacity, checkOrigin, checkTopic, isUpgrade, type RouteKind } from './guards.ts';
+import { checkCapacity, checkOrigin, checkTopic, isUpgrade, wantsEventStream, type RouteKind } from './guards.ts';
 import { readMessageBody } from './read-body.ts';
 import { SessionRegistry } from './sessions.ts';
 import { genericSocketSession, type SocketSessionFactory } from './socket-session.ts';
 import { socketEvents } from './socket-routes.ts';
 import { prometheusText } from './metrics.ts';
 import { demoPage } from './demo-page.ts';
+import { eventStreamResponse } from './sse.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
   /** The host runtime's WebSocket upgrade helper (`@hono/node-ws`, `hono/bun`, `hono/deno`). */
@@ -93,10 +94,13 @@ export function createBroker(init: CreateBrokerInit): Broker {
       `/${kind}/*`,
       async (c, next) => {
         const upgrade = isUpgrade(c);
-        const refusedOrigin = upgrade ? checkOrigin(ctx, c, true) : undefined;
+        // A subscriber may also come as Server-Sent Events (see sse.ts).
+        const eventStream = kind === 'sub' && !upgrade && wantsEventStream(c);
+        const refusedOrigin = upgrade || eventStream ? checkOrigin(ctx, c, true) : undefined;
         if (refusedOrigin) return refusedOrigin;
         const topic = checkTopic(ctx, c, kind);
         if (!topic.ok) return topic.response;
+        if (eventStream) return checkCapacity(ctx) ?? eventStreamResponse(ctx, topic.topic.name, c.req.raw.signal);
         if (!upgrade) return upgradeRequired();
         const full = checkCapacity(ctx);
         if (full) return full;
