@@ -18,7 +18,7 @@ after(async () => {
   await Promise.all(servers.map((server) => server.stop('SIGKILL')));
 });
 
-async function post(server: RunningServer, path: string, body: string | Uint8Array, contentType?: string): Promise<Response> {
+async function post(server: RunningServer, path: string, body: string | Uint8Array<ArrayBuffer>, contentType?: string): Promise<Response> {
   const response = await fetch(`${server.httpUrl}${path}`, {
     method: 'POST',
     body,
@@ -142,7 +142,8 @@ test('SSE streams count against maxConnections with WebSockets: 503 past -c', as
 
 test('the origin check applies to SSE: 401 without an allowed Origin', async () => {
   const server = await start(['--allow-origin', 'example.com']);
-  for (const headers of [{}, { origin: 'https://evil.net' }, { origin: 'https://example.com.evil.net' }]) {
+  const refusals: Array<Record<string, string>> = [{}, { origin: 'https://evil.net' }, { origin: 'https://example.com.evil.net' }];
+  for (const headers of refusals) {
     const refused = await refusedSse(`${server.httpUrl}/sub/wong`, headers);
     assert.equal(refused.status, 401, JSON.stringify(headers));
     assert.deepEqual(JSON.parse(refused.body), { error: 'Origin check failed' });

@@ -30,6 +30,7 @@ import { socketEvents } from './socket-routes.ts';
 import { prometheusText } from './metrics.ts';
 import { demoPage } from './demo-page.ts';
 import { eventStreamResponse } from './sse.ts';
+import { corsMiddleware } from './cors.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
   /** The host runtime's WebSocket upgrade helper (`@hono/node-ws`, `hono/bun`, `hono/deno`). */
@@ -88,6 +89,8 @@ export function createBroker(init: CreateBrokerInit): Broker {
   };
 
   const app = new Hono();
+  // Lets pages from other origins use the HTTP routes; see cors.ts for why this is safe.
+  app.use('*', corsMiddleware(ctx));
 
   for (const kind of WEBSOCKET_ROUTES) {
     app.get(
