@@ -21,6 +21,7 @@ import type { PushResult } from '../core/push-pull.ts';
 import type { MessageData } from '../message.ts';
 import type { Subscriber } from '../receiver.ts';
 import { compileOriginPatterns } from '../origin.ts';
+import { parseTopic } from '../topic.ts';
 import { errorResponse, type BrokerContext } from './context.ts';
 import { checkCapacity, checkOrigin, checkTopic, isUpgrade, wantsEventStream, type RouteKind } from './guards.ts';
 import { readMessageBody } from './read-body.ts';
@@ -158,6 +159,13 @@ export function createBroker(init: CreateBrokerInit): Broker {
     return send(topic.topic.name, body.data) ?? c.body(null, 200);
   }
 
+  // The routes validate topics before they reach the core; the public API must too.
+  function validTopic(topic: string): string {
+    const parsed = parseTopic(topic, options);
+    if (!parsed.ok) throw new TypeError(`invalid topic ${JSON.stringify(topic)}: ${parsed.error}`);
+    return parsed.topic.name;
+  }
+
   return {
     app,
     options,
@@ -165,8 +173,8 @@ export function createBroker(init: CreateBrokerInit): Broker {
     addTopicSubscriber: (topic, subscriber) => core.addTopicSubscriber(topic, subscriber),
     removeTopicSubscriber: (topic, subscriber) => core.removeTopicSubscriber(topic, subscriber),
     publishTopicMessage: (topic, message) => core.publishTopicMessage(topic, message),
-    sendBusMessage: (topic, message) => core.sendBus(topic, message),
-    pushMessage: (topic, message) => core.push(topic, message),
+    sendBusMessage: (topic, message) => core.sendBus(validTopic(topic), message),
+    pushMessage: (topic, message) => core.push(validTopic(topic), message),
     stats: () => core.stats(),
     setClusterHooks(hooks, problem) {
       core.cluster = hooks;

@@ -1,0 +1,520 @@
+/**
+ * The broker core in process (src/core/): the seed's API, the hierarchy, the bus's echo rules,
+ * push/pull's round robin exactly as PROTOCOL.md pins it, the bounded queue, the slow-consumer
+ * rule and the counters; then the same through `createBroker`'s public methods.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BrokerCore, type CoreLimits } from '../src/core/broker-core.ts';
+import { BrokerMessage, type MessageData } from '../src/message.ts';
+import type { Receiver } from '../src/receiver.ts';
+import { createBroker } from '../src/app/create-broker.ts';
+import { upgradeWebSocket } from '../src/adapters/node/upgrade.ts';
+
+const LIMITS: CoreLimits = { maxTopicDepth: 32, maxTopicLength: 1024, maxBufferedBytes: 1000, pushQueueLimit: 3 };
+
+/** A receiver that records what it got; `backlog` is what it reports as unsent bytes. */
+class RecordingReceiver implements Receiver {
+  readonly got: MessageData[] = [];
+  closedWith: { code: number; reason: string } | undefined;
+  lastPublish?: number;
+  constructor(
+    readonly name = 'r',
+    public backlog = 0,
+    /** Bytes each delivery adds to the backlog (a socket that never drains). */
+    readonly growth = 0,
+  ) {}
+  deliver(message: BrokerMessage): void {
+    this.got.push(message.data);
+    this.backlog += this.growth;
+  }
+  bufferedAmount(): number {
+    return this.backlog;
+  }
+  close(code: number, reason: string): void {
+    this.closedWith ??= { code, reason };
+  }
+  texts(): string[] {
+    return this.got.map((data) => (typeof data === 'string' ? data : `<${data.byteLength} bytes>`));
+  }
+}
+
+const LIVE = ['connections', 'subscribers', 'publishers', 'peers', 'pushers', 'pullers', 'topics', 'queued'] as const;
+
+function assertAllLiveZero(core: BrokerCore): void {
+  const stats = core.stats();
+  for (const name of LIVE) assert.equal(stats[name], 0, `${name} back to 0 (${JSON.stringify(stats)})`);
+}
+
+describe('core: addTopicSubscriber / removeTopicSubscriber / publishTopicMessage', () => {
+  it('returns how many local receivers got the message, walking the hierarchy', () => {
+    const core = new BrokerCore(LIMITS);
+    const receivers = Object.fromEntries(['a', 'a/b', 'a/b/c', 'a/x', 'ab', 'b'].map((t) => [t, new RecordingReceiver(t)]));
+    for (const [topic, receiver] of Object.entries(receivers)) core.addTopicSubscriber(topic, receiver);
+    assert.equal(core.publishTopicMessage('a/b', 'm1'), 2);
+    assert.equal(core.publishTopicMessage('a/b/c/d', 'm2'), 3);
+    assert.equal(core.publishTopicMessage('a', 'm3'), 1);
+    assert.equal(core.publishTopicMessage('nobody', 'm4'), 0);
+    assert.equal(core.publishTopicMessage('a/x', 'm5'), 2);
+    assert.deepEqual(receivers['a']!.texts(), ['m1', 'm2', 'm3', 'm5']);
+    assert.deepEqual(receivers['a/b']!.texts(), ['m1', 'm2']);
+    assert.deepEqual(receivers['a/b/c']!.texts(), ['m2']);
+    assert.deepEqual(receivers['a/x']!.texts(), ['m5']);
+    // 'ab' is not a child of 'a', and 'b' is unrelated.
+    assert.deepEqual(receivers['ab']!.texts(), []);
+    assert.deepEqual(receivers['b']!.texts(), []);
+    const stats = core.stats();
+    assert.equal(stats.subscribers, 6);
+    assert.equal(stats.topics, 6);
+    assert.equal(stats.messagesIn, 5);
+    assert.equal(stats.messagesOut, 8);
+  });
+
+  it('a callback subscriber gets the data and the published topic', () => {
+    const core = new BrokerCore(LIMITS);
+    const calls: Array<[MessageData, string]> = [];
+    const callback = (data: MessageData, topic: string) => void calls.push([data, topic]);
+    core.addTopicSubscriber('wong', callback);
+    assert.equal(core.publishTopicMessage('wong/amy', 'hi'), 1);
+    assert.equal(core.publishTopicMessage('wong', new Uint8Array([1, 2])), 1);
+    assert.deepEqual(calls, [['hi', 'wong/amy'], [new Uint8Array([1, 2]), 'wong']]);
+    assert.equal(core.removeTopicSubscriber('wong', callback), true);
+    assert.equal(core.publishTopicMessage('wong', 'gone'), 0);
+    assert.equal(calls.length, 2);
+    assertAllLiveZero(core);
+  });
+
+  it('a { send } subscriber gets text as a string and binary as bytes', () => {
+    const core = new BrokerCore(LIMITS);
+    const sent: MessageData[] = [];
+    const subscriber = { send: (data: MessageData) => void sent.push(data) };
+    core.addTopicSubscriber('t', subscriber);
+    core.publishTopicMessage('t/u', 'text');
+    core.publishTopicMessage('t', new Uint8Array([0, 255]));
+    core.publishTopicMessage('t', new BrokerMessage('prebuilt'));
+    assert.deepEqual(sent, ['text', new Uint8Array([0, 255]), 'prebuilt']);
+    assert.equal(typeof sent[0], 'string');
+    assert.ok(sent[1] instanceof Uint8Array);
+    assert.equal(core.removeTopicSubscriber('t', subscriber), true);
+    assert.equal(core.removeTopicSubscriber('t', subscriber), false);
+    assertAllLiveZero(core);
+  });
+
+  it('a subscriber on two ancestors of the topic gets each message once', () => {
+    const core = new BrokerCore(LIMITS);
+    const sent: MessageData[] = [];
+    const subscriber = { send: (data: MessageData) => void sent.push(data) };
+    core.addTopicSubscriber('a', subscriber);
+    core.addTopicSubscriber('a/b', subscriber);
+    core.addTopicSubscriber('a/b/c', subscriber);
+    assert.equal(core.publishTopicMessage('a/b/c', 'once'), 1);
+    assert.equal(core.publishTopicMessage('a/b/c', 'twice'), 1);
+    assert.deepEqual(sent, ['once', 'twice']);
+    assert.equal(core.stats().subscribers, 3);
+    core.removeTopicSubscriber('a/b', subscriber);
+    assert.equal(core.publishTopicMessage('a/b', 'parent only'), 1);
+    assert.deepEqual(sent, ['once', 'twice', 'parent only']);
+  });
+
+  it('adding the same subscriber to the same topic twice subscribes it once', () => {
+    const core = new BrokerCore(LIMITS);
+    const receiver = new RecordingReceiver();
+    core.addTopicSubscriber('t', receiver);
+    core.addTopicSubscriber('t', receiver);
+    assert.equal(core.stats().subscribers, 1);
+    assert.equal(core.publishTopicMessage('t', 'x'), 1);
+    assert.equal(core.removeTopicSubscriber('t', receiver), true);
+    assertAllLiveZero(core);
+  });
+
+  it('an invalid topic throws a TypeError naming the rule', () => {
+    const core = new BrokerCore(LIMITS);
+    const receiver = new RecordingReceiver();
+    for (const topic of ['', 'a//b', '/a', 'a/', '.', 'a/..', 'a\u0000', 'a\u007f', '\uD800', 'x'.repeat(1025), Array(33).fill('s').join('/')]) {
+      assert.throws(() => core.addTopicSubscriber(topic, receiver), TypeError, JSON.stringify(topic));
+      assert.throws(() => core.publishTopicMessage(topic, 'x'), TypeError, JSON.stringify(topic));
+    }
+    assert.throws(() => core.addTopicSubscriber('a//b', receiver), /empty segment/);
+    assert.throws(() => core.publishTopicMessage('a\u0001', 'x'), /control character/);
+    // Topics in the API are already decoded: no percent-decoding happens here.
+    core.addTopicSubscriber('caf%C3%A9', receiver);
+    assert.equal(core.publishTopicMessage('café', 'x'), 0);
+    assert.equal(core.publishTopicMessage('caf%C3%A9', 'x'), 1);
+    assert.equal(core.stats().messagesIn, 2);
+  });
+
+  it('respects configured topic limits', () => {
+    const core = new BrokerCore({ ...LIMITS, maxTopicDepth: 2, maxTopicLength: 5 });
+    core.addTopicSubscriber('a/b', new RecordingReceiver());
+    assert.throws(() => core.addTopicSubscriber('a/b/c', new RecordingReceiver()), /more than 2 segments/);
+    assert.throws(() => core.publishTopicMessage('abcdef', 'x'), /longer than 5 bytes/);
+  });
+});
+
+describe('core: bus', () => {
+  it('each message goes to every other peer of exactly that topic; echo peers hear themselves', () => {
+    const core = new BrokerCore(LIMITS);
+    const [a, b, echo, child, other] = ['a', 'b', 'echo', 'child', 'other'].map((name) => new RecordingReceiver(name)) as [RecordingReceiver, RecordingReceiver, RecordingReceiver, RecordingReceiver, RecordingReceiver];
+    core.joinBus('room', a, false);
+    core.joinBus('room', b, false);
+    core.joinBus('room', echo, true);
+    core.joinBus('room/child', child, false);
+    core.joinBus('other', other, false);
+    assert.equal(core.sendBus('room', 'from a', a), 2);
+    assert.equal(core.sendBus('room', 'from echo', echo), 3);
+    assert.equal(core.sendBus('room', 'posted'), 3);
+    assert.deepEqual(a.texts(), ['from echo', 'posted']);
+    assert.deepEqual(b.texts(), ['from a', 'from echo', 'posted']);
+    assert.deepEqual(echo.texts(), ['from a', 'from echo', 'posted']);
+    assert.deepEqual(child.texts(), []);
+    assert.deepEqual(other.texts(), []);
+    assert.equal(core.sendBus('nobody', 'x'), 0);
+    const stats = core.stats();
+    assert.equal(stats.peers, 5);
+    assert.equal(stats.topics, 3);
+    for (const peer of [a, b, echo, child, other]) core.detach(peer);
+    assertAllLiveZero(core);
+  });
+
+  it('leaveBus is idempotent and a left peer hears nothing', () => {
+    const core = new BrokerCore(LIMITS);
+    const a = new RecordingReceiver();
+    const b = new RecordingReceiver();
+    core.joinBus('t', a, false);
+    core.joinBus('t', b, false);
+    assert.equal(core.leaveBus('t', b), true);
+    assert.equal(core.leaveBus('t', b), false);
+    assert.equal(core.sendBus('t', 'x', a), 0);
+    assert.deepEqual(b.texts(), []);
+    core.leaveBus('t', a);
+    assertAllLiveZero(core);
+  });
+});
+
+describe('core: push/pull', () => {
+  it('round robin exactly as PROTOCOL.md pins it', () => {
+    const core = new BrokerCore(LIMITS);
+    const p0 = new RecordingReceiver('p0');
+    const p1 = new RecordingReceiver('p1');
+    core.addPuller('jobs', p0);
+    core.addPuller('jobs', p1);
+    for (const m of ['m1', 'm2', 'm3']) assert.equal(core.push('jobs', m), 'delivered');
+    assert.deepEqual(p0.texts(), ['m1', 'm3']);
+    assert.deepEqual(p1.texts(), ['m2']);
+    assert.equal(core.removePuller('jobs', p1), true);
+    core.push('jobs', 'm4');
+    assert.deepEqual(p0.texts(), ['m1', 'm3', 'm4']);
+    const p2 = new RecordingReceiver('p2');
+    core.addPuller('jobs', p2);
+    core.push('jobs', 'm5');
+    core.push('jobs', 'm6');
+    assert.deepEqual(p0.texts(), ['m1', 'm3', 'm4', 'm5']);
+    assert.deepEqual(p2.texts(), ['m6']);
+    assert.deepEqual(p1.texts(), ['m2']);
+  });
+
+  it('a cursor past the end wraps to 0 when a puller leaves', () => {
+    const core = new BrokerCore(LIMITS);
+    const [p0, p1, p2] = ['p0', 'p1', 'p2'].map((name) => new RecordingReceiver(name)) as [RecordingReceiver, RecordingReceiver, RecordingReceiver];
+    for (const p of [p0, p1, p2]) core.addPuller('t', p);
+    core.push('t', 'm1'); // p0, cursor → 1
+    core.push('t', 'm2'); // p1, cursor → 2
+    core.removePuller('t', p2); // list [p0, p1], cursor 2 is past the end → 0
+    core.push('t', 'm3');
+    assert.deepEqual(p0.texts(), ['m1', 'm3']);
+    assert.deepEqual(p1.texts(), ['m2']);
+    assert.deepEqual(p2.texts(), []);
+  });
+
+  it('with no puller messages wait in a bounded queue and go out in order; a full queue refuses', () => {
+    const core = new BrokerCore(LIMITS); // pushQueueLimit 3
+    assert.equal(core.push('q', 'm1'), 'queued');
+    assert.equal(core.push('q', 'm2'), 'queued');
+    assert.equal(core.push('q', new Uint8Array([3])), 'queued');
+    assert.equal(core.push('q', 'm4'), 'full');
+    assert.equal(core.push('other', 'o1'), 'queued');
+    let stats = core.stats();
+    assert.equal(stats.queued, 4);
+    assert.equal(stats.topics, 2);
+    assert.equal(stats.messagesIn, 4, 'a refused push is not counted as accepted');
+    const puller = new RecordingReceiver();
+    core.addPuller('q', puller);
+    assert.deepEqual(puller.texts(), ['m1', 'm2', '<1 bytes>']);
+    assert.equal(core.stats().queued, 1);
+    assert.equal(core.push('q', 'm5'), 'delivered');
+    assert.deepEqual(puller.texts(), ['m1', 'm2', '<1 bytes>', 'm5']);
+    core.removePuller('q', puller);
+    // Draining the other queue leaves the broker empty.
+    const otherPuller = new RecordingReceiver();
+    core.addPuller('other', otherPuller);
+    assert.deepEqual(otherPuller.texts(), ['o1']);
+    core.detach(otherPuller);
+    stats = core.stats();
+    assertAllLiveZero(core);
+  });
+
+  it('pushQueueLimit 0 refuses when no puller is there but still delivers to pullers', () => {
+    const core = new BrokerCore({ ...LIMITS, pushQueueLimit: 0 });
+    assert.equal(core.push('t', 'x'), 'full');
+    const puller = new RecordingReceiver();
+    core.addPuller('t', puller);
+    assert.equal(core.push('t', 'y'), 'delivered');
+    assert.deepEqual(puller.texts(), ['y']);
+    core.detach(puller);
+    assertAllLiveZero(core);
+  });
+
+  it('a long queue drains in order past the compaction threshold', () => {
+    const core = new BrokerCore({ ...LIMITS, pushQueueLimit: 5000 });
+    for (let i = 0; i < 5000; i++) assert.equal(core.push('long', `m${i}`), 'queued');
+    assert.equal(core.push('long', 'over'), 'full');
+    const puller = new RecordingReceiver();
+    core.addPuller('long', puller);
+    assert.equal(puller.got.length, 5000);
+    assert.deepEqual(puller.texts().slice(0, 3), ['m0', 'm1', 'm2']);
+    assert.ok(puller.texts().every((text, i) => text === `m${i}`));
+    core.detach(puller);
+    assertAllLiveZero(core);
+  });
+});
+
+describe('core: slow consumers', () => {
+  it('a receiver with a backlog past maxBufferedBytes is closed with 1013, counted and detached', () => {
+    const core = new BrokerCore(LIMITS); // maxBufferedBytes 1000
+    const slow = new RecordingReceiver('slow', 5000);
+    const fine = new RecordingReceiver('fine');
+    core.addTopicSubscriber('t', slow);
+    core.addTopicSubscriber('t', fine);
+    assert.equal(core.publishTopicMessage('t', 'x'), 1);
+    assert.deepEqual(slow.closedWith, { code: 1013, reason: 'slow consumer' });
+    assert.deepEqual(slow.texts(), []);
+    assert.deepEqual(fine.texts(), ['x']);
+    let stats = core.stats();
+    assert.equal(stats.slowConsumerDisconnects, 1);
+    assert.equal(stats.subscribers, 1);
+    // Dropped once, counted once, never delivered to again.
+    assert.equal(core.publishTopicMessage('t', 'y'), 1);
+    assert.equal(core.stats().slowConsumerDisconnects, 1);
+    core.detach(slow); // what the socket's close event does later: harmless
+    core.detach(fine);
+    stats = core.stats();
+    assert.equal(stats.slowConsumerDisconnects, 1);
+    assertAllLiveZero(core);
+  });
+
+  it('a receiver that crosses the limit while receiving gets the message that crossed it, then is dropped', () => {
+    const core = new BrokerCore(LIMITS);
+    const growing = new RecordingReceiver('growing', 0, 400);
+    core.addTopicSubscriber('t', growing);
+    assert.equal(core.publishTopicMessage('t', 'm1'), 1); // backlog 400
+    assert.equal(core.publishTopicMessage('t', 'm2'), 1); // 800
+    assert.equal(core.publishTopicMessage('t', 'm3'), 1); // 1200: over, dropped after delivery
+    assert.equal(core.publishTopicMessage('t', 'm4'), 0);
+    assert.deepEqual(growing.texts(), ['m1', 'm2', 'm3']);
+    assert.equal(growing.closedWith?.code, 1013);
+    assert.equal(core.stats().slowConsumerDisconnects, 1);
+    assertAllLiveZero(core);
+  });
+
+  it('exactly maxBufferedBytes of backlog is still fine', () => {
+    const core = new BrokerCore(LIMITS);
+    const full = new RecordingReceiver('full', 1000);
+    core.addTopicSubscriber('t', full);
+    assert.equal(core.publishTopicMessage('t', 'x'), 1);
+    assert.equal(full.closedWith, undefined);
+  });
+
+  it('a slow puller is skipped: the message goes to the next puller, not lost', () => {
+    const core = new BrokerCore(LIMITS);
+    const slow = new RecordingReceiver('slow', 5000);
+    const fine = new RecordingReceiver('fine');
+    core.addPuller('jobs', slow);
+    core.addPuller('jobs', fine);
+    assert.equal(core.push('jobs', 'm1'), 'delivered');
+    assert.deepEqual(fine.texts(), ['m1']);
+    assert.equal(slow.closedWith?.code, 1013);
+    assert.equal(core.stats().pullers, 1);
+    core.detach(fine);
+    assertAllLiveZero(core);
+  });
+
+  it('a slow bus peer is dropped without holding up the others', () => {
+    const core = new BrokerCore(LIMITS);
+    const slow = new RecordingReceiver('slow', 1001);
+    const fine = new RecordingReceiver('fine');
+    core.joinBus('b', slow, false);
+    core.joinBus('b', fine, false);
+    assert.equal(core.sendBus('b', 'x'), 1);
+    assert.deepEqual(fine.texts(), ['x']);
+    assert.equal(slow.closedWith?.code, 1013);
+    assert.equal(core.stats().peers, 1);
+    assert.equal(core.stats().slowConsumerDisconnects, 1);
+  });
+
+  it('a { send } subscriber exposing bufferedAmount (a raw socket) is held to the same rule', () => {
+    const core = new BrokerCore(LIMITS);
+    const closed: Array<[number | undefined, string | undefined]> = [];
+    const socket = { bufferedAmount: 2000, send() {}, close: (code?: number, reason?: string) => void closed.push([code, reason]) };
+    core.addTopicSubscriber('t', socket);
+    assert.equal(core.publishTopicMessage('t', 'x'), 0);
+    assert.deepEqual(closed, [[1013, 'slow consumer']]);
+    assertAllLiveZero(core);
+  });
+});
+
+describe('core: detach and stats', () => {
+  it('detach removes a receiver from every registry at once and every live counter returns to 0', () => {
+    const core = new BrokerCore(LIMITS);
+    const everywhere = new RecordingReceiver();
+    core.addTopicSubscriber('a', everywhere);
+    core.addTopicSubscriber('a/b', everywhere);
+    core.joinBus('a', everywhere, true);
+    core.addPuller('a', everywhere);
+    core.push('q', 'waiting');
+    let stats = core.stats();
+    assert.equal(stats.subscribers, 2);
+    assert.equal(stats.peers, 1);
+    assert.equal(stats.pullers, 1);
+    assert.equal(stats.queued, 1);
+    assert.equal(stats.topics, 3, 'a (sub, bus and pull) counts once, a/b, and q with its queued message');
+    core.detach(everywhere);
+    core.detach(everywhere);
+    stats = core.stats();
+    assert.equal(stats.topics, 1);
+    const puller = new RecordingReceiver();
+    core.addPuller('q', puller);
+    core.removePuller('q', puller);
+    assertAllLiveZero(core);
+    assert.equal(typeof core.stats().uptimeSeconds, 'number');
+  });
+});
+
+describe('core: publish cost does not grow with the number of topics', () => {
+  /**
+   * Counts the Map and Set work done while `run` executes: every get/has and every step of every
+   * iteration over any Map or Set in the process. An implementation that scanned all topics would
+   * show it here; one that looks up each ancestor costs the same with 10 topics or 20,000.
+   */
+  function countCollectionWork(run: () => void): number {
+    let work = 0;
+    const patched: Array<[object, PropertyKey, unknown]> = [];
+    const patch = (proto: object, key: PropertyKey, wrap: (original: (...args: unknown[]) => unknown) => (...args: unknown[]) => unknown) => {
+      const original = Reflect.get(proto, key) as (...args: unknown[]) => unknown;
+      patched.push([proto, key, original]);
+      Reflect.set(proto, key, wrap(original));
+    };
+    const countedIterator = (original: (...args: unknown[]) => unknown) =>
+      function (this: unknown, ...args: unknown[]) {
+        const iterator = original.apply(this, args) as Iterator<unknown>;
+        return {
+          next() {
+            work++;
+            return iterator.next();
+          },
+          [Symbol.iterator]() {
+            return this;
+          },
+        };
+      };
+    const counted = (original: (...args: unknown[]) => unknown) =>
+      function (this: unknown, ...args: unknown[]) {
+        work++;
+        return original.apply(this, args);
+      };
+    for (const proto of [Map.prototype, Set.prototype]) {
+      patch(proto, 'has', counted);
+      patch(proto, 'forEach', counted);
+      for (const key of ['keys', 'values', 'entries', Symbol.iterator]) patch(proto, key, countedIterator);
+    }
+    patch(Map.prototype, 'get', counted);
+    try {
+      run();
+    } finally {
+      for (const [proto, key, original] of patched.reverse()) Reflect.set(proto, key, original);
+    }
+    return work;
+  }
+
+  function publishWork(topicCount: number, publishTopic: string): { work: number; delivered: number } {
+    const core = new BrokerCore({ ...LIMITS, maxBufferedBytes: 1 << 30 });
+    const receivers: RecordingReceiver[] = [];
+    for (let i = 0; i < topicCount; i++) {
+      const receiver = new RecordingReceiver();
+      receivers.push(receiver);
+      core.addTopicSubscriber(`noise/${i % 97}/topic${i}`, receiver);
+    }
+    const a = new RecordingReceiver('a');
+    const abc = new RecordingReceiver('abc');
+    core.addTopicSubscriber('a', a);
+    core.addTopicSubscriber('a/b/c', abc);
+    core.publishTopicMessage(publishTopic, 'warm-up'); // fills the ancestor cache
+    let delivered = 0;
+    const work = countCollectionWork(() => {
+      delivered = core.publishTopicMessage(publishTopic, 'measured');
+    });
+    // Instrumented receivers: only the two subscribers on the path were touched.
+    assert.ok(receivers.every((r) => r.got.length === 0));
+    return { work, delivered };
+  }
+
+  it('the same Map/Set work for 10 and for 20,000 topics; more work only for a deeper topic', () => {
+    const small = publishWork(10, 'a/b/c');
+    const large = publishWork(20_000, 'a/b/c');
+    assert.equal(small.delivered, 2);
+    assert.equal(large.delivered, 2);
+    assert.ok(small.work > 0, 'the instrument sees the lookups');
+    assert.equal(large.work, small.work, `work with 20,000 topics (${large.work}) vs 10 topics (${small.work})`);
+    // The cost follows depth: the same publish two levels deeper does more lookups.
+    const deeper = publishWork(10, 'a/b/c/d/e');
+    assert.ok(deeper.work > small.work, `depth 5 (${deeper.work}) vs depth 3 (${small.work})`);
+    assert.equal(publishWork(20_000, 'a/b/c/d/e').work, deeper.work);
+  });
+});
+
+describe('createBroker: the public in-process API', () => {
+  const make = (options = {}) => createBroker({ upgradeWebSocket, log: () => {}, ...options });
+
+  it('addTopicSubscriber / publishTopicMessage / removeTopicSubscriber with stats', () => {
+    const broker = make();
+    const got: Array<[MessageData, string]> = [];
+    const callback = (data: MessageData, topic: string) => void got.push([data, topic]);
+    broker.addTopicSubscriber('news', callback);
+    assert.equal(broker.stats().subscribers, 1);
+    assert.equal(broker.publishTopicMessage('news/today', 'hello'), 1);
+    assert.deepEqual(got, [['hello', 'news/today']]);
+    assert.equal(broker.removeTopicSubscriber('news', callback), true);
+    assert.equal(broker.stats().subscribers, 0);
+    assert.throws(() => broker.publishTopicMessage('a//b', 'x'), TypeError);
+    assert.throws(() => broker.addTopicSubscriber('', callback), TypeError);
+    broker.close();
+  });
+
+  it('sendBusMessage and pushMessage validate topics like addTopicSubscriber', () => {
+    const broker = make({ maxTopicDepth: 2 });
+    for (const topic of ['', 'a//b', '..', 'a\u0000', '\uDC00', 'a/b/c']) {
+      assert.throws(() => broker.sendBusMessage(topic, 'x'), TypeError, `sendBusMessage ${JSON.stringify(topic)}`);
+      assert.throws(() => broker.pushMessage(topic, 'x'), TypeError, `pushMessage ${JSON.stringify(topic)}`);
+    }
+    const stats = broker.stats();
+    assert.equal(stats.queued, 0);
+    assert.equal(stats.topics, 0);
+    assert.equal(stats.messagesIn, 0);
+    assert.equal(broker.sendBusMessage('a/b', 'x'), 0);
+    assert.equal(broker.pushMessage('a/b', 'x'), 'queued');
+    assert.equal(broker.stats().queued, 1);
+    broker.close();
+  });
+
+  it('pushMessage reports full past pushQueueLimit', () => {
+    const broker = make({ pushQueueLimit: 1 });
+    assert.equal(broker.pushMessage('q', 'one'), 'queued');
+    assert.equal(broker.pushMessage('q', 'two'), 'full');
+    broker.close();
+  });
+
+  it('refuses invalid options with a one-line error and requires upgradeWebSocket', () => {
+    assert.throws(() => make({ maxConnections: 0 }), /maxConnections/);
+    assert.throws(() => make({ nonsense: 1 } as never), /unknown option "nonsense"/);
+    assert.throws(() => createBroker({} as never), /upgradeWebSocket is required/);
+  });
+});
