@@ -4,25 +4,46 @@
  * and reuse them for every socket instead of redoing the work per receiver.
  */
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export type MessageData = string | Uint8Array;
 
 export class BrokerMessage {
-  /** Transport caches keyed by transport (e.g. the Node adapter's pre-built frame). */
-  #prepared: Map<unknown, unknown> | undefined;
-  #bytes: Uint8Array | undefined;
-
-  constructor(readonly data: MessageData) {}
-
   /** True for binary messages, false for text. */
-  get binary(): boolean {
-    return typeof this.data !== 'string';
+  readonly binary: boolean;
+  #data: MessageData | undefined;
+  #bytes: Uint8Array | undefined;
+  // The first transport's prepared value sits in two fields: looking it up for every receiver
+  // must cost a comparison, not a Map probe. Further transports go to the map.
+  #firstKey: object | undefined;
+  #firstValue: unknown;
+  #prepared: Map<object, unknown> | undefined;
+
+  constructor(data: MessageData) {
+    this.#data = data;
+    this.binary = typeof data !== 'string';
+  }
+
+  /**
+   * A text message from bytes already known to be valid UTF-8 (a WebSocket text frame its
+   * runtime has validated). The string is decoded only if a receiver asks for `data`, so a text
+   * frame that only goes out as WebSocket frames is never decoded and re-encoded.
+   */
+  static fromUtf8(bytes: Uint8Array): BrokerMessage {
+    const message = new BrokerMessage('');
+    message.#data = undefined;
+    message.#bytes = bytes;
+    return message;
+  }
+
+  /** The message as text (a string) or binary (bytes). */
+  get data(): MessageData {
+    return (this.#data ??= decoder.decode(this.#bytes));
   }
 
   /** The message's bytes (UTF-8 for text), encoded at most once. */
   get bytes(): Uint8Array {
-    if (typeof this.data !== 'string') return this.data;
-    return (this.#bytes ??= encoder.encode(this.data));
+    return (this.#bytes ??= typeof this.#data === 'string' ? encoder.encode(this.#data) : this.#data!);
   }
 
   get byteLength(): number {
@@ -31,9 +52,17 @@ export class BrokerMessage {
 
   /**
    * Returns what `prepare` makes of this message for one kind of transport, computing it on the
-   * first call only. `key` should be a module-level constant of the transport.
+   * first call only. `key` should be a module-level constant of the transport, and `prepare` a
+   * module-level function (not a closure made per call: this runs once per receiver).
    */
   prepared<T>(key: object, prepare: (message: BrokerMessage) => T): T {
+    if (this.#firstKey === key) return this.#firstValue as T;
+    if (this.#firstKey === undefined) {
+      const value = prepare(this);
+      this.#firstKey = key;
+      this.#firstValue = value;
+      return value;
+    }
     const cache = (this.#prepared ??= new Map());
     if (cache.has(key)) return cache.get(key) as T;
     const value = prepare(this);

@@ -12,6 +12,7 @@ import type { Session } from './sessions.ts';
 import { clock } from './sessions.ts';
 import { messageByteLength, toMessageData } from './socket-session.ts';
 import { CLOSE_SLOW_CONSUMER } from '../core/delivery.ts';
+import { DIRECT_FRAME, type DirectFrameEvents } from './direct-frames.ts';
 
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
 
@@ -19,11 +20,11 @@ interface Role {
   attach(receiver: Receiver): void;
   detach(receiver: Receiver): void;
   /** Handles one frame from the client; absent for roles whose frames are ignored. */
-  onFrame?(data: MessageData, session: Session): void;
+  onFrame?(message: BrokerMessage, session: Session): void;
 }
 
 /** The per-socket events for one route, topic already validated. */
-export function socketEvents(ctx: BrokerContext, kind: RouteKind, topic: string, echo: boolean): WSEvents {
+export function socketEvents(ctx: BrokerContext, kind: RouteKind, topic: string, echo: boolean): WSEvents & DirectFrameEvents {
   const role = roleFor(ctx, kind, topic, echo);
   let session: Session | undefined;
   // Runtimes that hand over Blobs resolve asynchronously; chain them to keep frame order.
@@ -36,7 +37,7 @@ export function socketEvents(ctx: BrokerContext, kind: RouteKind, topic: string,
       current.receiver.close(CLOSE_MESSAGE_TOO_BIG, 'message too big');
       return;
     }
-    role.onFrame?.(data, current);
+    role.onFrame?.(new BrokerMessage(data), current);
   };
 
   return {
@@ -68,6 +69,12 @@ export function socketEvents(ctx: BrokerContext, kind: RouteKind, topic: string,
     onError() {
       // The close event follows; nothing to do twice.
     },
+    [DIRECT_FRAME](message) {
+      const current = session;
+      if (!current) return;
+      current.lastActivity = clock.now;
+      role.onFrame?.(message, current);
+    },
   };
 }
 
@@ -84,7 +91,7 @@ function roleFor(ctx: BrokerContext, kind: RouteKind, topic: string, echo: boole
       return {
         attach: () => void core.counters.publishers++,
         detach: () => void core.counters.publishers--,
-        onFrame: (data) => void core.publishTopicMessage(topic, new BrokerMessage(data)),
+        onFrame: (message) => void core.publishValidTopic(topic, message),
       };
     case 'bus': {
       let self: Receiver | undefined;
@@ -94,15 +101,15 @@ function roleFor(ctx: BrokerContext, kind: RouteKind, topic: string, echo: boole
           core.joinBus(topic, receiver, echo);
         },
         detach: (receiver) => core.detach(receiver),
-        onFrame: (data) => void core.sendBus(topic, new BrokerMessage(data), self),
+        onFrame: (message) => void core.sendBus(topic, message, self),
       };
     }
     case 'push':
       return {
         attach: () => void core.counters.pushers++,
         detach: () => void core.counters.pushers--,
-        onFrame: (data, session) => {
-          if (core.push(topic, new BrokerMessage(data)) === 'full') {
+        onFrame: (message, session) => {
+          if (core.push(topic, message) === 'full') {
             ctx.log(`push queue full on ${JSON.stringify(topic)}: closing pusher with 1013`);
             session.receiver.close(CLOSE_SLOW_CONSUMER, 'push queue full');
           }

@@ -82,10 +82,17 @@ export class BrokerCore {
    */
   publishTopicMessage(topic: string, message: MessageData | BrokerMessage): number {
     const name = this.#validTopic(topic);
-    const brokerMessage = message instanceof BrokerMessage ? message : new BrokerMessage(message);
+    return this.publishValidTopic(name, message instanceof BrokerMessage ? message : new BrokerMessage(message));
+  }
+
+  /**
+   * `publishTopicMessage` for a topic already validated and normalised (a publisher socket's,
+   * checked once at upgrade), so a socket's every frame does not parse its topic again.
+   */
+  publishValidTopic(topic: string, message: BrokerMessage): number {
     this.counters.messagesIn++;
-    const delivered = this.deliverPublish(name, brokerMessage);
-    this.cluster.forwardPublish?.(name, brokerMessage);
+    const delivered = this.deliverPublish(topic, message);
+    this.cluster.forwardPublish?.(topic, message);
     return delivered;
   }
 

@@ -9,6 +9,8 @@ import { createAdaptorServer } from '@hono/node-server';
 import { createBroker, type Broker, type CreateBrokerInit } from '../../app/create-broker.ts';
 import { resolveOptions, type BrokerOptionsInput } from '../../options.ts';
 import { attachUpgrades, upgradeWebSocket } from './upgrade.ts';
+import { fastSocketSessions } from './fast-socket-session.ts';
+import { genericSocketSession } from '../../app/socket-session.ts';
 
 export interface RunningBroker {
   readonly broker: Broker;
@@ -26,7 +28,13 @@ export class ListenError extends Error {
 export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<CreateBrokerInit, 'log'>> = {}): Promise<RunningBroker> {
   const { log, ...optionInput } = input;
   const options = resolveOptions(optionInput);
-  const broker = createBroker({ ...options, upgradeWebSocket, log });
+  const broker = createBroker({
+    ...options,
+    upgradeWebSocket,
+    log,
+    // Frames written once per message and once per socket per turn (see fast-socket-session.ts).
+    socketSession: fastSocketSessions(genericSocketSession, (reason) => broker.context.log(reason)),
+  });
   const servers: Server[] = [];
   const urls: string[] = [];
   try {

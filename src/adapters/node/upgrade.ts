@@ -10,11 +10,13 @@ import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Hono } from 'hono';
 import { WSContext, defineWebSocketHelper, type WSEvents, type WSMessageReceive } from 'hono/ws';
+import { BrokerMessage } from '../../message.ts';
+import { DIRECT_FRAME, type DirectFrameEvents } from '../../app/direct-frames.ts';
 
 const UPGRADE_SLOT = Symbol('broker-hono upgrade slot');
 
 interface UpgradeSlot {
-  events?: WSEvents<WebSocket>;
+  events?: WSEvents<WebSocket> & DirectFrameEvents;
   url?: string;
 }
 
@@ -24,7 +26,7 @@ type NodeEnv = { [UPGRADE_SLOT]?: UpgradeSlot; incoming?: IncomingMessage };
 export const upgradeWebSocket = defineWebSocketHelper<WebSocket>(async (c, events) => {
   const slot = (c.env as NodeEnv | undefined)?.[UPGRADE_SLOT];
   if (!slot || c.req.header('upgrade')?.toLowerCase() !== 'websocket') return;
-  slot.events = events as WSEvents<WebSocket>;
+  slot.events = events as WSEvents<WebSocket> & DirectFrameEvents;
   slot.url = c.req.url;
   // A placeholder: the real answer is the 101 that `ws` writes once the route said yes.
   return new Response(null, { status: 200 });
@@ -99,7 +101,7 @@ async function writeRefusal(socket: Duplex, response: Response): Promise<void> {
 }
 
 /** Connects one accepted `ws` socket to the route's Hono events. */
-function wire(ws: WebSocket, events: WSEvents<WebSocket>, url: string): void {
+function wire(ws: WebSocket, events: WSEvents<WebSocket> & DirectFrameEvents, url: string): void {
   const context = new WSContext<WebSocket>({
     send: (data) => ws.send(data as Buffer | string),
     close: (code, reason) => ws.close(code, reason),
@@ -115,7 +117,15 @@ function wire(ws: WebSocket, events: WSEvents<WebSocket>, url: string): void {
   ws.on('close', (code, reason) => {
     events.onClose?.(new CloseEvent('close', { code, reason: reason.toString() }), context);
   });
-  if (events.onMessage) {
+  const direct = events[DIRECT_FRAME];
+  if (direct) {
+    // The broker's own routes: each frame straight to its handler as a message, no MessageEvent,
+    // and text stays the bytes ws has already checked to be UTF-8 (decoded only if needed).
+    ws.on('message', (data, isBinary) => {
+      const bytes = toBytes(data);
+      direct(isBinary ? new BrokerMessage(bytes) : BrokerMessage.fromUtf8(bytes));
+    });
+  } else if (events.onMessage) {
     const onMessage = events.onMessage;
     ws.on('message', (data, isBinary) => {
       const payload = isBinary ? toBytes(data) : data.toString();

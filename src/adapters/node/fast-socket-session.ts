@@ -1,0 +1,178 @@
+/**
+ * The Node adapter's fast send path (`socketSession` for `createBroker`). Fan-out is one message
+ * in, thousands of frames out; `ws.send` per subscriber builds a new frame and makes a write
+ * (a syscall) for every subscriber and every message. Here instead:
+ *
+ * - each message is framed once (`serverFrame`, cached on the message), and every subscriber
+ *   gets the same bytes;
+ * - a subscriber's frames are collected until the end of the current event-loop turn and go
+ *   out in one write per socket per turn, however many messages the turn published;
+ * - delivering allocates nothing per subscriber and calls no closure: a frame reference is
+ *   stored, a counter bumped.
+ *
+ * Frames are written straight to the TCP socket under the `ws` WebSocket (`ws._socket`, an
+ * internal of `ws`). `ws` still owns the socket: it reads, answers pings, sends close frames and
+ * pings (control frames may sit between data frames). `fastSocketFor` checks the internals this
+ * relies on and the factory falls back to the plain path if they ever change;
+ * `tests/node-fast-path.test.ts` fails loudly when they do.
+ *
+ * `bufferedAmount()` counts the frames still collected for this turn as well as what the socket
+ * holds unsent, so the slow-consumer rule (`maxBufferedBytes`, close 1013) sees every byte.
+ */
+import { Socket } from 'node:net';
+import type { WSContext } from 'hono/ws';
+import type { WebSocket } from 'ws';
+import type { BrokerMessage } from '../../message.ts';
+import type { Receiver } from '../../receiver.ts';
+import { clock, type Session } from '../../app/sessions.ts';
+import type { SocketSessionFactory } from '../../app/socket-session.ts';
+import { CLOSE_SLOW_CONSUMER } from '../../core/delivery.ts';
+import { SERVER_FRAME, serverFrame } from './server-frame.ts';
+
+const OPEN = 1;
+/** Past this many collected bytes a turn's frames go out as a writev (no copy), below as one buffer. */
+const CONCAT_LIMIT = 64 * 1024;
+
+interface WsInternals {
+  _socket?: unknown;
+  _sender?: { _socket?: unknown; _bufferedBytes?: unknown };
+  _extensions?: Record<string, unknown>;
+}
+
+/**
+ * The TCP socket `ws` writes this WebSocket's frames to, when it is safe to write frames there
+ * directly: `ws` keeps it as `_socket`, its sender writes to the same socket and buffers nothing
+ * of its own, and no extension (permessage-deflate) transforms frames. Otherwise undefined.
+ */
+export function fastSocketFor(ws: WebSocket): Socket | undefined {
+  const internals = ws as unknown as WsInternals;
+  const socket = internals._socket;
+  if (!(socket instanceof Socket)) return undefined;
+  if (internals._sender?._socket !== socket || typeof internals._sender._bufferedBytes !== 'number') return undefined;
+  if (internals._extensions && Object.keys(internals._extensions).length > 0) return undefined;
+  if (ws.readyState !== OPEN) return undefined;
+  return socket;
+}
+
+/** Sessions with frames collected this turn; flushed together once the turn's work is done. */
+const collecting: FastSocketSession[] = [];
+
+function flushAll(): void {
+  // Index loop: a flush never adds sessions, but keep it robust if one ever did.
+  for (let i = 0; i < collecting.length; i++) collecting[i]!.flush();
+  collecting.length = 0;
+}
+
+export class FastSocketSession implements Session, Receiver {
+  readonly receiver: Receiver = this;
+  lastActivity = clock.now;
+  awaitingPong = false;
+  /** Written by the core during a publish (see Receiver). Declared so every session has one shape. */
+  lastPublish = 0;
+
+  #first: Buffer | undefined;
+  #more: Buffer[] | undefined;
+  #count = 0;
+  #bytes = 0;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly socket: Socket,
+  ) {
+    ws.on('pong', () => {
+      this.awaitingPong = false;
+      this.lastActivity = clock.now;
+    });
+  }
+
+  deliver(message: BrokerMessage): void {
+    const frame = message.prepared(SERVER_FRAME, serverFrame);
+    if (this.#count === 0) {
+      this.#first = frame;
+      if (collecting.length === 0) process.nextTick(flushAll);
+      collecting.push(this);
+    } else {
+      (this.#more ??= []).push(frame);
+    }
+    this.#count++;
+    this.#bytes += frame.length;
+    this.lastActivity = clock.now;
+  }
+
+  bufferedAmount(): number {
+    return this.#bytes + this.socket.writableLength;
+  }
+
+  /** Writes what this turn collected: one write, or one writev when it is large. */
+  flush(): void {
+    if (this.#count === 0) return;
+    const first = this.#first!;
+    const more = this.#more;
+    const count = this.#count;
+    const bytes = this.#bytes;
+    this.#first = undefined;
+    this.#count = 0;
+    this.#bytes = 0;
+    if (more) this.#more = undefined;
+    // After a close frame (ours or the peer's) no data frame may follow.
+    if (this.ws.readyState !== OPEN || this.socket.destroyed) return;
+    if (count === 1) {
+      this.socket.write(first);
+    } else if (bytes <= CONCAT_LIMIT) {
+      more!.unshift(first);
+      this.socket.write(Buffer.concat(more!, bytes));
+    } else {
+      this.socket.cork();
+      this.socket.write(first);
+      for (const frame of more!) this.socket.write(frame);
+      this.socket.uncork();
+    }
+  }
+
+  close(code: number, reason: string): void {
+    // A slow consumer's backlog is the problem: drop it so the close frame goes out now.
+    // Otherwise (shutdown, inactivity) what was published before the close still goes first.
+    if (code === CLOSE_SLOW_CONSUMER) this.#discard();
+    else this.flush();
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.terminate();
+    }
+  }
+
+  ping(): void {
+    this.ws.ping();
+  }
+
+  terminate(): void {
+    this.#discard();
+    this.ws.terminate();
+  }
+
+  #discard(): void {
+    this.#first = undefined;
+    this.#more = undefined;
+    this.#count = 0;
+    this.#bytes = 0;
+  }
+}
+
+/**
+ * The `socketSession` factory for sockets accepted by `attachUpgrades`: the fast path when the
+ * `ws` internals it needs are there, else `fallback` (the generic path), reported once through
+ * `onFallback` so a `ws` upgrade that changed them does not go unnoticed.
+ */
+export function fastSocketSessions(fallback: SocketSessionFactory, onFallback: (reason: string) => void = () => {}): SocketSessionFactory {
+  let reported = false;
+  return (context: WSContext) => {
+    const ws = context.raw as WebSocket | undefined;
+    const socket = ws && typeof ws === 'object' ? fastSocketFor(ws) : undefined;
+    if (ws && socket) return new FastSocketSession(ws, socket);
+    if (!reported && ws && ws.readyState === OPEN) {
+      reported = true;
+      onFallback('the ws internals the fast send path needs (_socket, _sender) are not there; using the plain path');
+    }
+    return fallback(context);
+  };
+}
