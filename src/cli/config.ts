@@ -31,8 +31,10 @@ export function mergeConfiguration(layers: BrokerOptionsInput[]): BrokerOptions 
     return resolveOptions(merged);
   } catch (error) {
     if (error instanceof OptionsError) {
-      const option = error.message.split(':')[0]!.split('.')[0]!;
-      throw new UsageError(error.message.replace(option, describeOptionForCli(option)));
+      // "listen.0: ..." → "-l/--listen (listen): ...": name the option as the CLI user knows it.
+      const path = error.message.split(':')[0]!;
+      const option = path.split('.')[0]!;
+      throw new UsageError(path.includes(' ') ? error.message : describeOptionForCli(option) + error.message.slice(path.length));
     }
     throw error;
   }
