@@ -4,7 +4,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { OptionsError, brokerOptionsSchema, optionRows, optionsShape, resolveOptions } from '../src/options.ts';
+import { README, optionsTable, tableInReadme } from '../scripts/options-table.ts';
 
 function refused(input: unknown, pattern: RegExp): void {
   assert.throws(
@@ -105,5 +107,19 @@ describe('options schema', () => {
     assert.match(byName.mode!.type, /`development`.*`production`/);
     assert.equal(byName.redis!.defaultValue, '—');
     for (const row of rows) assert.ok(!/\n/.test(row.description), `${row.name}: one line, fit for a table cell`);
+  });
+});
+
+describe('README option table', () => {
+  it('is exactly what `npm run docs:options` generates from the schema', () => {
+    const readme = readFileSync(README, 'utf8');
+    const inReadme = tableInReadme(readme);
+    assert.ok(inReadme !== undefined, 'README.md has the options-table markers');
+    assert.equal(inReadme, optionsTable(), 'README table is stale: run `npm run docs:options -- --write`');
+  });
+
+  it('has one row per option of the schema', () => {
+    const rows = optionsTable().split('\n').slice(2);
+    assert.deepEqual(rows.map((row) => /^\| `(\w+)` \|/.exec(row)?.[1]), Object.keys(optionsShape));
   });
 });

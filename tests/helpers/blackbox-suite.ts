@@ -546,6 +546,7 @@ export function defineBlackboxSuite(name: string, launch: Launcher): void {
         await broker.live({ queued: 2 });
         const refused = await broker.request('/push/full', { method: 'POST', body: 'q3' });
         assert.equal(refused.status, 503);
+        assert.equal(refused.headers.get('retry-after'), '1');
         assert.match(await errorOf(refused), /full/);
 
         const pusher = await broker.connect('/push/full');
@@ -579,6 +580,7 @@ export function defineBlackboxSuite(name: string, launch: Launcher): void {
         for (const kind of ['sub', 'pub', 'bus', 'push', 'pull']) {
           const refused = await refusedUpgrade(`${broker.server.wsUrl}/${kind}/limited`);
           assert.equal(refused.status, 503, kind);
+          assert.equal(refused.headers['retry-after'], '1', kind);
           assert.match(await errorOf(refused), /connections/);
         }
         await broker.post('/pub/limited', 'posted');
