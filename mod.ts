@@ -20,3 +20,9 @@ export { ancestors, parseTopic, parseTopicPath, type Topic, type TopicResult, ty
 export { compileOriginPatterns } from './src/origin.ts';
 export type { Session } from './src/app/sessions.ts';
 export type { SocketSessionFactory } from './src/app/socket-session.ts';
+
+// Run as a program (`deno run -P mod.ts`, `bun run mod.ts`): start that runtime's command line.
+// Imported as a library, `import.meta.main` is false and nothing starts.
+if ((import.meta as ImportMeta & { main?: boolean }).main) {
+  void import('./src/adapters/start-cli.ts').then((cli) => cli.startRuntimeCli());
+}

@@ -32,6 +32,12 @@ export const FLAGS: readonly FlagSpec[] = [
   { option: 'redis', long: 'redis', kind: 'string' },
 ];
 
+/**
+ * Every environment variable the CLI reads. Runtimes that gate the environment (Deno) read just
+ * these, and `deno.json`'s permission set allows just these (a test keeps the two in step).
+ */
+export const CLI_ENVIRONMENT = ['BROKER_LISTEN', 'BROKER_MODE'] as const;
+
 export type Command =
   | { kind: 'help' }
   | { kind: 'version' }

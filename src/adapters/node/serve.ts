@@ -8,9 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { createBroker, type Broker, type CreateBrokerInit } from '../../app/create-broker.ts';
 import { resolveOptions, type BrokerOptionsInput } from '../../options.ts';
+import { ListenError } from '../../cli/run.ts';
+import { listeningUrl, splitListen } from '../listen-address.ts';
 import { attachUpgrades, upgradeWebSocket } from './upgrade.ts';
 import { fastSocketSessions } from './fast-socket-session.ts';
 import { genericSocketSession } from '../../app/socket-session.ts';
+
+export { ListenError };
 
 export interface RunningBroker {
   readonly broker: Broker;
@@ -18,10 +22,6 @@ export interface RunningBroker {
   readonly urls: string[];
   /** Stops accepting, closes every socket with 1001; resolves when all is closed. */
   close(deadlineMs?: number): Promise<void>;
-}
-
-export class ListenError extends Error {
-  override name = 'ListenError';
 }
 
 /** Starts the broker on every `listen` address. Rejects with a `ListenError` (e.g. port in use). */
@@ -43,7 +43,7 @@ export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<Creat
       const server = createAdaptorServer({ fetch: broker.app.fetch }) as Server;
       await listen(server, host, port, address);
       servers.push(server);
-      urls.push(`http://${host === undefined ? '*' : displayHost(host)}:${(server.address() as AddressInfo).port}`);
+      urls.push(listeningUrl(host, (server.address() as AddressInfo).port));
     }
   } catch (error) {
     for (const server of servers) server.close();
@@ -56,16 +56,6 @@ export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<Creat
     urls,
     close: (deadlineMs = 4000) => shutdown(broker, servers, deadlineMs),
   };
-}
-
-function splitListen(address: string): { host: string | undefined; port: number } {
-  const match = /^http:\/\/(.+):(\d+)$/.exec(address)!;
-  const host = match[1]!;
-  return { host: host === '*' ? undefined : host.replace(/^\[|\]$/g, ''), port: Number(match[2]) };
-}
-
-function displayHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }
 
 function listen(server: Server, host: string | undefined, port: number, address: string): Promise<void> {

@@ -1,0 +1,64 @@
+/**
+ * `deno task start` / `deno run -P mod.ts`: the shared command line (`src/cli/run.ts`) on Deno.
+ * A permission Deno was not given ends the program with one line naming the flag to add (exit 2),
+ * never a stack trace; `deno.json`'s permission set (`-P`) grants exactly what the broker needs.
+ */
+import packageJson from '../../../package.json' with { type: 'json' };
+import { CLI_ENVIRONMENT, UsageError } from '../../cli/args.ts';
+import { runCli } from '../../cli/run.ts';
+import { serveBroker } from './serve.ts';
+
+const encoder = new TextEncoder();
+
+export async function main(argv: readonly string[] = Deno.args): Promise<void> {
+  try {
+    await runCli({
+      argv,
+      env: Object.fromEntries(CLI_ENVIRONMENT.map((name) => [name, Deno.env.get(name)])),
+      version: packageJson.version,
+      readTextFile(path) {
+        try {
+          return Deno.readTextFileSync(path);
+        } catch (error) {
+          const problem = permissionProblem(error);
+          if (problem) throw new UsageError(problem);
+          throw error;
+        }
+      },
+      stdout: (text) => writeAll(Deno.stdout, text),
+      stderr: (text) => writeAll(Deno.stderr, text),
+      exit: (code) => Deno.exit(code),
+      serve: (options) => serveBroker(options),
+      onSignal(handler) {
+        Deno.addSignalListener('SIGINT', () => handler('SIGINT'));
+        Deno.addSignalListener('SIGTERM', () => handler('SIGTERM'));
+      },
+      setUnrefTimeout: (fn, ms) => Deno.unrefTimer(setTimeout(fn, ms)),
+    });
+  } catch (error) {
+    const problem = permissionProblem(error);
+    if (!problem) throw error;
+    writeAll(Deno.stderr, `broker-hono: ${problem}\n`);
+    Deno.exit(2);
+  }
+}
+
+/**
+ * One line for a missing permission: what was refused and the flag that grants it. Deno's own
+ * message reads `Requires net access to "0.0.0.0:3000", run again with the --allow-net flag`.
+ */
+export function permissionProblem(error: unknown): string | undefined {
+  if (!(error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied)) return undefined;
+  const message = error.message.split('\n')[0]!;
+  const kind = /Requires (\w+) access/i.exec(message)?.[1]?.toLowerCase();
+  const flag = /--allow-[a-z-]+/.exec(message)?.[0] ?? (kind ? `--allow-${kind}` : undefined);
+  const what = message.replace(/,? run again with.*$/i, '').replace(/^Requires/, 'requires');
+  return flag
+    ? `Deno permission missing: ${what}; add ${flag} (or run \`deno task start\` / \`deno run -P mod.ts\`, which use deno.json's permission set)`
+    : `Deno permission missing: ${what}`;
+}
+
+function writeAll(stream: { writeSync(bytes: Uint8Array): number }, text: string): void {
+  let bytes = encoder.encode(text);
+  while (bytes.byteLength > 0) bytes = bytes.subarray(stream.writeSync(bytes));
+}

@@ -1,0 +1,110 @@
+/**
+ * The broker's command line, once for every runtime. Each runtime's `cli.ts` hands in what only it
+ * can do (argv, environment, files, output, exit, signals, serving); everything a user sees
+ * (flags, messages, exit codes, the `Listening at` lines, shutdown) is decided here, so
+ * `npx broker-hono`, `deno task start` and `bun run mod.ts` behave the same.
+ *
+ * Exit codes: 0 after SIGINT/SIGTERM (every socket closed with 1001 within 5 s), 1 when an address
+ * cannot be listened on, 2 for a usage error.
+ */
+import type { BrokerOptions } from '../options.ts';
+import { UsageError, helpText, parseCommandLine } from './args.ts';
+import { mergeConfiguration, parseConfigFile } from './config.ts';
+
+/** Thrown by a runtime's `serve` when an address cannot be listened on (exit 1). */
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
+/** What a runtime's server looks like to the CLI. */
+export interface ServingBroker {
+  /** The real addresses, port 0 replaced by the port the system picked: `http://HOST:PORT`. */
+  readonly urls: readonly string[];
+  /** Stops accepting, closes every socket with 1001; resolves when all is closed or at the deadline. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+/** What only the runtime can do. */
+export interface CliHost {
+  readonly argv: readonly string[];
+  /** The environment variables the CLI reads (see `CLI_ENVIRONMENT`). */
+  readonly env: Record<string, string | undefined>;
+  readonly version: string;
+  /** Reads the `--config` file; throws with a short reason (e.g. `ENOENT`) when it cannot. */
+  readTextFile(path: string): string | Promise<string>;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  exit(code: number): never;
+  serve(options: BrokerOptions): Promise<ServingBroker>;
+  /** Calls `handler` once per SIGINT/SIGTERM. */
+  onSignal(handler: (signal: 'SIGINT' | 'SIGTERM') => void): void;
+  /** Runs `fn` after `ms` without keeping the process alive for it. */
+  setUnrefTimeout(fn: () => void, ms: number): void;
+}
+
+/** How long shutdown waits for close handshakes, and the hard stop after it (PROTOCOL.md: 5 s). */
+const CLOSE_DEADLINE_MS = 3500;
+const EXIT_DEADLINE_MS = 4500;
+
+export async function runCli(host: CliHost): Promise<void> {
+  let options: BrokerOptions;
+  try {
+    const command = parseCommandLine(host.argv, host.env);
+    if (command.kind === 'help') {
+      host.stdout(helpText(host.version) + '\n');
+      return;
+    }
+    if (command.kind === 'version') {
+      host.stdout(`broker-hono ${host.version}\n`);
+      return;
+    }
+    const fromFile = command.configFile ? parseConfigFile(command.configFile, await readConfig(host, command.configFile)) : {};
+    options = mergeConfiguration([fromFile, command.env, command.flags]);
+  } catch (error) {
+    if (isUsageProblem(error)) fail(host, error.message, 2);
+    throw error;
+  }
+
+  let running: ServingBroker;
+  try {
+    running = await host.serve(options);
+  } catch (error) {
+    if (error instanceof ListenError) fail(host, error.message, 1);
+    if (isUsageProblem(error)) fail(host, error.message, 2);
+    throw error;
+  }
+  for (const url of running.urls) host.stdout(`Listening at ${url}\n`);
+  host.stdout(`broker-hono ${host.version} in ${options.mode} mode${options.mode === 'development' ? ' (demo page at /)' : ''}\n`);
+
+  let stopping = false;
+  host.onSignal((signal) => {
+    if (stopping) return;
+    stopping = true;
+    host.stdout(`${signal}: closing every connection\n`);
+    // Never hang past the protocol's 5 s, whatever a peer does.
+    host.setUnrefTimeout(() => host.exit(0), EXIT_DEADLINE_MS);
+    running.close(CLOSE_DEADLINE_MS).then(
+      () => host.exit(0),
+      () => host.exit(0),
+    );
+  });
+}
+
+function isUsageProblem(error: unknown): error is Error {
+  return error instanceof UsageError || (error instanceof TypeError && error.message.startsWith('allowOrigin'));
+}
+
+function fail(host: CliHost, message: string, code: number): never {
+  host.stderr(`broker-hono: ${message}\n`);
+  return host.exit(code);
+}
+
+async function readConfig(host: CliHost, path: string): Promise<string> {
+  try {
+    return await host.readTextFile(path);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const code = (error as { code?: unknown }).code;
+    throw new UsageError(`cannot read config file ${path}: ${typeof code === 'string' ? code : (error as Error).message}`);
+  }
+}
