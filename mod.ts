@@ -18,6 +18,8 @@ export type { Receiver, Subscriber } from './src/receiver.ts';
 export { brokerOptionsSchema, resolveOptions, OptionsError, type BrokerOptions, type BrokerOptionsInput } from './src/options.ts';
 export { ancestors, parseTopic, parseTopicPath, type Topic, type TopicResult, type TopicLimits } from './src/topic.ts';
 export { compileOriginPatterns } from './src/origin.ts';
+export { brokerOptionsFromArgs } from './src/cli/options-from-args.ts';
+export { UsageError } from './src/cli/args.ts';
 export type { Session } from './src/app/sessions.ts';
 export type { SocketSessionFactory } from './src/app/socket-session.ts';
 

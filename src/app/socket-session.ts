@@ -50,14 +50,21 @@ export const genericSocketSession: SocketSessionFactory = (ws) => {
       else ws.close(1001, 'terminated');
     },
   };
-  // Node's `ws` (also under @hono/node-ws) pings through the socket object; other runtimes ping
-  // natively and this stays unset.
+  // Node's `ws` (also under @hono/node-ws) pings through the socket object.
   if (typeof raw.ping === 'function' && typeof raw.on === 'function') {
     session.ping = () => raw.ping!();
     raw.on('pong', () => {
       session.awaitingPong = false;
       session.lastActivity = clock.now;
     });
+  } else {
+    // Deno (`idleTimeout`) and Bun (`sendPings`) ping natively and close a peer that stops
+    // answering, without showing us the pongs. A socket still open at a ping tick has answered,
+    // so each tick counts as its pong (pongs count as activity, PROTOCOL.md).
+    session.ping = () => {
+      session.awaitingPong = false;
+      session.lastActivity = clock.now;
+    };
   }
   return session;
 };

@@ -8,7 +8,6 @@ import { resolveOptions, type BrokerOptionsInput } from '../../options.ts';
 import { ListenError, type ServingBroker } from '../../cli/run.ts';
 import { listeningUrl, splitListen } from '../listen-address.ts';
 import { denoUpgradeWebSocket } from './upgrade.ts';
-import { nativePingSessions } from '../native-ping-session.ts';
 
 export interface RunningBroker extends ServingBroker {
   readonly broker: Broker;
@@ -21,7 +20,6 @@ export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<Creat
   const broker = createBroker({
     ...options,
     upgradeWebSocket: denoUpgradeWebSocket({ idleTimeout: options.pingInterval }),
-    socketSession: nativePingSessions(),
     log,
   });
   const servers: Deno.HttpServer<Deno.NetAddr>[] = [];

@@ -1,0 +1,100 @@
+/**
+ * The standalone broker on Bun: one `Bun.serve` per listen address with `hono/bun`'s WebSocket
+ * handler and Bun's native limits set from the broker's options:
+ * - `maxPayloadLength = maxMessageSize`: Bun closes a socket that sends a bigger frame with 1009
+ *   before buffering it;
+ * - `backpressureLimit = maxBufferedBytes + maxMessageSize`, `closeOnBackpressureLimit: false`: the
+ *   broker's own slow-consumer rule (close with 1013, counted) acts first, so Bun never drops a
+ *   message for a receiver that is not being closed;
+ * - `sendPings`/`idleTimeout` per `pingModeFor` (see liveness.ts).
+ * Shutdown closes every socket with 1001 and returns within a deadline.
+ */
+import { upgradeWebSocket, websocket, type BunWebSocketData } from 'hono/bun';
+import { createBroker, type Broker, type CreateBrokerInit } from '../../app/create-broker.ts';
+import { clock } from '../../app/sessions.ts';
+import { resolveOptions, type BrokerOptionsInput } from '../../options.ts';
+import { ListenError, type ServingBroker } from '../../cli/run.ts';
+import { listeningUrl, splitListen } from '../listen-address.ts';
+import { pingModeFor, pongReceived } from './liveness.ts';
+import { bunSocketSessions } from './session.ts';
+
+export interface RunningBroker extends ServingBroker {
+  readonly broker: Broker;
+}
+
+export interface BunServeInit extends BrokerOptionsInput, Partial<Pick<CreateBrokerInit, 'log' | 'socketSession'>> {}
+
+/** Starts the broker on every `listen` address. Rejects with a `ListenError` (e.g. port in use). */
+export async function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
+  const { log, socketSession, ...optionInput } = input;
+  const options = resolveOptions(optionInput);
+  const pingMode = pingModeFor(options.pingInterval);
+  const sessions = bunSocketSessions(pingMode, socketSession);
+  const broker = createBroker({ ...options, upgradeWebSocket, socketSession: sessions.factory, log });
+  const websocketHandler = {
+    ...websocket,
+    maxPayloadLength: options.maxMessageSize,
+    backpressureLimit: options.maxBufferedBytes + options.maxMessageSize,
+    closeOnBackpressureLimit: false,
+    sendPings: true,
+    idleTimeout: pingMode.idleTimeout,
+    perMessageDeflate: false,
+    pong(socket) {
+      pongReceived(sessions.sessionOf(socket), (clock.now = Date.now()));
+    },
+  } satisfies Bun.WebSocketHandler<BunWebSocketData>;
+  const servers: Bun.Server<BunWebSocketData>[] = [];
+  const urls: string[] = [];
+  try {
+    for (const address of options.listen) {
+      const { host, port } = splitListen(address);
+      let server: Bun.Server<BunWebSocketData>;
+      try {
+        server = Bun.serve({
+          // `*`: every interface, IPv6 and IPv4 alike (as Node's default listen does).
+          hostname: host ?? '::',
+          port,
+          fetch: (request, server) => broker.app.fetch(request, { server }),
+          websocket: websocketHandler,
+        });
+      } catch (error) {
+        throw new ListenError(`cannot listen at ${address}: ${listenReason(error)}`);
+      }
+      servers.push(server);
+      urls.push(listeningUrl(host, server.port ?? port));
+    }
+  } catch (error) {
+    for (const server of servers) void server.stop(true);
+    broker.close();
+    throw error;
+  }
+  return {
+    broker,
+    urls,
+    close: (deadlineMs = 4000) => shutdown(broker, servers, deadlineMs),
+  };
+}
+
+function listenReason(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'EADDRINUSE') return 'address already in use';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return 'address not available on this machine';
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function shutdown(broker: Broker, servers: Bun.Server<BunWebSocketData>[], deadlineMs: number): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  // Stop accepting first, then close every socket with 1001 and end SSE streams.
+  for (const server of servers) void server.stop(false);
+  broker.close();
+  // Wait for the close handshakes, then cut whatever is left.
+  while (broker.context.sessions.size > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  broker.context.sessions.terminateAll();
+  await Promise.race([
+    Promise.all(servers.map((server) => server.stop(true))),
+    new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()))),
+  ]);
+}
