@@ -1,0 +1,62 @@
+/**
+ * Launchers for the broker on Deno and Bun and for the broker mounted under `/broker` in another
+ * Hono app (the examples) on Node, Deno and Bun. Each starts a real child process on a free port
+ * of 127.0.0.1 with the runtime's binary from node_modules (the `deno` and `bun` npm packages),
+ * exactly as the README tells a user to start it.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, spawnBroker, type Launcher } from './server.ts';
+
+export const DENO = join(ROOT, 'node_modules', '.bin', 'deno');
+export const BUN = join(ROOT, 'node_modules', '.bin', 'bun');
+const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+
+const FREE_PORT = ['-l', 'http://127.0.0.1:0'];
+/** Deno and Bun start slower than Node, more so on a loaded machine. */
+const START_TIMEOUT_MS = 60_000;
+
+/** `deno run -q -P mod.ts` (deno.json's permission set), as `deno task start` runs it. */
+export const denoCli: Launcher = (args = []) =>
+  spawnBroker(DENO, ['run', '-q', '-P', 'mod.ts', ...FREE_PORT, ...args], { timeoutMs: START_TIMEOUT_MS });
+
+/** `bun run mod.ts`. */
+export const bunCli: Launcher = (args = []) =>
+  spawnBroker(BUN, ['run', 'mod.ts', ...FREE_PORT, ...args], { timeoutMs: START_TIMEOUT_MS });
+
+/** examples/node-mount.ts: `@hono/node-server` + `@hono/node-ws`, broker under `/broker`. */
+export const nodeMounted: Launcher = (args = []) =>
+  spawnBroker(process.execPath, ['--import', TSX, 'examples/node-mount.ts', ...FREE_PORT, ...args], { prefix: '/broker', timeoutMs: START_TIMEOUT_MS });
+
+/** examples/deno-mount.ts: `Deno.serve` + `hono/deno`, broker under `/broker`. */
+export const denoMounted: Launcher = (args = []) =>
+  spawnBroker(DENO, ['run', '-q', '-P', 'examples/deno-mount.ts', ...FREE_PORT, ...args], { prefix: '/broker', timeoutMs: START_TIMEOUT_MS });
+
+/** examples/bun-mount.ts: `Bun.serve` + `hono/bun`, broker under `/broker`. */
+export const bunMounted: Launcher = (args = []) =>
+  spawnBroker(BUN, ['run', 'examples/bun-mount.ts', ...FREE_PORT, ...args], { prefix: '/broker', timeoutMs: START_TIMEOUT_MS });
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to completion in the repository (for usage and permission errors). */
+export function runToEnd(command: string, args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
