@@ -616,6 +616,42 @@ export function defineBlackboxSuite(name: string, launch: Launcher, capabilities
       });
     });
 
+    describe('slow consumers (--max-buffered-bytes 65536)', () => {
+      const broker = useBroker(launch, ['--max-buffered-bytes', '65536']);
+
+      it('a subscriber that stops reading is closed with 1013 and counted; the others never notice', async () => {
+        const slow = await broker.connect('/sub/firehose');
+        const healthy = await broker.connect('/sub/firehose');
+        const publisher = await broker.connect('/pub/firehose');
+        await broker.live({ subscribers: 2, publishers: 1 });
+        const before = await stats(broker.server);
+        slow.socket.pause(); // reads nothing more: its backlog can only grow
+        const frame = Buffer.alloc(32 * 1024, 0xab);
+        let sent = 0;
+        let dropped = false;
+        // One frame at a time, each waited for by the healthy subscriber, so only the paused one
+        // can build a backlog. Bounded: a broker that never drops it fails here, not by memory.
+        while (!dropped && sent < 2000) {
+          await publisher.send(frame);
+          sent++;
+          await healthy.waitFor(sent, 10_000);
+          if (sent % 8 === 0) {
+            const now = await stats(broker.server);
+            dropped = now.slowConsumerDisconnects! > before.slowConsumerDisconnects! && now.subscribers === 1;
+          }
+        }
+        assert.ok(dropped, `slow subscriber still attached after ${sent} frames of 32 KiB`);
+        await publisher.send('after the drop');
+        const last = await healthy.waitFor(sent + 1, 10_000);
+        assert.deepEqual(last[sent], { data: 'after the drop', binary: false });
+        slow.socket.resume();
+        const closed = await slow.closed;
+        assert.equal(closed.code, 1013);
+        assert.ok(slow.received.length < sent, 'the slow subscriber did not get everything');
+        assert.ok(slow.received.every((m) => m.binary && (m.data as Buffer).equals(frame)), 'what it got, it got whole');
+      });
+    });
+
     describe('connection limit (-c 2)', () => {
       const broker = useBroker(launch, ['-c', '2']);
 
