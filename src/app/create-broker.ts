@@ -154,7 +154,8 @@ export function createBroker(init: CreateBrokerInit): Broker {
     const body = await readMessageBody(c.req.raw, options.maxMessageSize);
     if (!body.ok) {
       ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);
-      return errorResponse(body.status, body.error);
+      // The body may not have been read to its end: the connection must not carry another request.
+      return errorResponse(body.status, body.error, { connection: 'close' });
     }
     return send(topic.topic.name, body.data) ?? c.body(null, 200);
   }

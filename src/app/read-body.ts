@@ -9,9 +9,17 @@ export type BodyResult = { ok: true; data: MessageData } | { ok: false; status: 
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/**
+ * Bytes past the limit that are read and thrown away before answering 413. A client that is
+ * still sending when the server answers and closes sees a broken pipe instead of the 413; reading
+ * (not keeping) a bounded remainder lets an ordinary client get its answer. Past this the read
+ * stops and the caller closes the connection.
+ */
+export const DRAIN_ALLOWANCE_BYTES = 1024 * 1024;
+
 export async function readMessageBody(request: Request, maxBytes: number): Promise<BodyResult> {
   const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > maxBytes) return tooLarge(maxBytes);
+  if (declared !== null && Number(declared) > maxBytes + DRAIN_ALLOWANCE_BYTES) return tooLarge(maxBytes);
   const bytes = await readLimited(request.body, maxBytes);
   if (bytes === undefined) return tooLarge(maxBytes);
   if (bytes === null) return { ok: false, status: 400, error: 'request body could not be read' };
@@ -39,16 +47,23 @@ async function readLimited(body: ReadableStream<Uint8Array> | null, maxBytes: nu
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) break;
+      if (done) {
+        if (total > maxBytes) return undefined;
+        break;
+      }
       total += value.byteLength;
       if (total > maxBytes) {
-        await reader.cancel().catch(() => {});
-        return undefined;
+        chunks.length = 0;
+        if (total > maxBytes + DRAIN_ALLOWANCE_BYTES) {
+          await reader.cancel().catch(() => {});
+          return undefined;
+        }
+        continue;
       }
       chunks.push(value);
     }
   } catch {
-    return null;
+    return total > maxBytes ? undefined : null;
   }
   if (chunks.length === 1) return chunks[0]!;
   const bytes = new Uint8Array(total);

@@ -71,7 +71,7 @@ function useBroker(launch: Launcher, args: string[]): Fixture {
     },
     request: (path, init) => fetch(fixture.server.httpUrl + path, init),
     async post(path, body, headers = {}) {
-      const response = await fixture.request(path, { method: 'POST', body: body as BodyInit, headers });
+      const response = await fixture.request(path, { method: 'POST', body: body as BodyInit, headers, duplex: 'half' } as RequestInit);
       assert.equal(response.status, 200, `POST ${path}: ${response.status} ${await response.clone().text()}`);
       assert.equal(await response.text(), '', `POST ${path} answers an empty body`);
     },
@@ -104,6 +104,19 @@ async function expectTexts(client: TestClient, expected: string[]): Promise<void
 }
 
 const bytes = (...values: number[]) => Buffer.from(values);
+
+/** A request body of `size` bytes of "y" sent as a stream in 100-byte chunks (no Content-Length). */
+function streamOf(size: number): ReadableStream<Uint8Array> {
+  let left = size;
+  return new ReadableStream({
+    pull(controller) {
+      const chunk = Math.min(100, left);
+      controller.enqueue(new Uint8Array(chunk).fill(0x79));
+      left -= chunk;
+      if (left === 0) controller.close();
+    },
+  });
+}
 /** Not valid UTF-8 (a lone continuation byte, an overlong form, 0xff). */
 const INVALID_UTF8 = bytes(0x61, 0x80, 0xc0, 0xaf, 0xff, 0x00);
 
@@ -393,6 +406,19 @@ export function defineBlackboxSuite(name: string, launch: Launcher, capabilities
           await expectTexts(encoded, ['one', 'three']);
         });
 
+        it('the query string is not part of the topic; an encoded ? or # is', async () => {
+          const plain = await broker.connect('/sub/query?foo=bar');
+          const question = await broker.connect('/sub/query%3Ffoo%3Dbar');
+          const hash = await broker.connect('/sub/query%23frag');
+          await broker.live({ subscribers: 3, topics: 3 });
+          await broker.post('/pub/query?x=1', 'plain');
+          await broker.post(`/pub/${encodeURIComponent('query?foo=bar')}`, 'question');
+          await broker.post('/pub/query%23frag', 'hash');
+          await expectTexts(plain, ['plain']);
+          await expectTexts(question, ['question']);
+          await expectTexts(hash, ['hash']);
+        });
+
         const invalid: Array<[path: string, rule: RegExp]> = [
           ['a//b', /empty segment/],
           ['a/', /empty segment/],
@@ -558,8 +584,15 @@ export function defineBlackboxSuite(name: string, launch: Launcher, capabilities
         const binary = await broker.request('/bus/big', { method: 'POST', body: new Uint8Array(1001), headers: { 'content-type': 'application/octet-stream' } });
         assert.equal(binary.status, 413);
         await binary.body?.cancel();
+        // Without a Content-Length (chunked), the limit holds while the body is read.
+        for (const size of [1001, 64 * 1024]) {
+          const chunked = await broker.request('/pub/big', { method: 'POST', body: streamOf(size), duplex: 'half' } as RequestInit);
+          assert.equal(chunked.status, 413, `chunked body of ${size} bytes`);
+          await chunked.body?.cancel();
+        }
+        await broker.post('/pub/big', streamOf(1000) as never);
         await broker.post('/pub/big', 'after');
-        await expectTexts(subscriber, ['x'.repeat(1000), 'é'.repeat(500), 'after']);
+        await expectTexts(subscriber, ['x'.repeat(1000), 'é'.repeat(500), 'y'.repeat(1000), 'after']);
       });
 
       it('a WebSocket frame of exactly maxMessageSize passes; a bigger one closes that socket with 1009', async () => {
@@ -696,6 +729,23 @@ export function defineBlackboxSuite(name: string, launch: Launcher, capabilities
         await broker.post('/pub/guarded', 'server to server');
         await broker.post('/pub/guarded', 'from the page', { origin: 'http://example.com' });
         await expectTexts(subscriber, ['server to server', 'from the page']);
+      });
+    });
+
+    describe('liveness pings (--ping-interval 1)', () => {
+      const broker = useBroker(launch, ['--ping-interval', '1']);
+
+      it('a client that never answers pings is dropped; one that answers stays', async () => {
+        const deaf = await broker.connect('/sub/pinged', { autoPong: false });
+        const answering = await broker.connect('/sub/pinged');
+        await broker.live({ subscribers: 2 });
+        const pinged = new Promise<void>((resolve) => deaf.socket.once('ping', () => resolve()));
+        await pinged;
+        const closed = await deaf.closed;
+        assert.notEqual(closed.code, 1000, 'dropped, not closed as idle');
+        await broker.live({ subscribers: 1 });
+        await broker.post('/pub/pinged', 'still here');
+        await expectTexts(answering, ['still here']);
       });
     });
 
