@@ -32,6 +32,7 @@ import { prometheusText } from './metrics.ts';
 import { demoPage } from './demo-page.ts';
 import { eventStreamResponse } from './sse.ts';
 import { corsMiddleware } from './cors.ts';
+import { startRedisEngine, type ClusterEngine } from '../engine/engine.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
   /** The host runtime's WebSocket upgrade helper (`@hono/node-ws`, `hono/bun`, `hono/deno`). */
@@ -52,11 +53,13 @@ export interface Broker {
   publishTopicMessage(topic: string, message: MessageData): number;
   /** Sends to every peer on a bus topic; returns how many local peers got it. */
   sendBusMessage(topic: string, message: MessageData): number;
-  /** Gives a message to one puller (or queues it); `full` when refused. */
-  pushMessage(topic: string, message: MessageData): PushResult;
+  /** Gives a message to one puller (or queues it); `full` when refused. A promise in cluster mode. */
+  pushMessage(topic: string, message: MessageData): PushResult | Promise<PushResult>;
   stats(): BrokerStats;
   /** Cluster engines attach here. */
   setClusterHooks(hooks: ClusterHooks, problem?: () => string | undefined): void;
+  /** The cluster engine when `redis` is set (cluster mode); undefined for a single process. */
+  readonly engine: ClusterEngine | undefined;
   /** Closes every socket with 1001 and ends SSE streams; stops timers. */
   close(): void;
   /** @internal used by adapters and tests. */
@@ -89,6 +92,12 @@ export function createBroker(init: CreateBrokerInit): Broker {
     log: log ?? ((line) => console.warn(`broker-hono: ${line}`)),
   };
 
+  // Cluster mode: the Redis engine attaches its hooks to the core and answers for /healthz.
+  const engine = options.redis
+    ? startRedisEngine({ url: options.redis, core, pushQueueLimit: options.pushQueueLimit, log: ctx.log })
+    : undefined;
+  if (engine) engineProblem = () => engine.problem();
+
   const app = new Hono();
   // Lets pages from other origins use the HTTP routes; see cors.ts for why this is safe.
   app.use('*', corsMiddleware(ctx));
@@ -104,11 +113,18 @@ export function createBroker(init: CreateBrokerInit): Broker {
         if (refusedOrigin) return refusedOrigin;
         const topic = checkTopic(ctx, c, kind);
         if (!topic.ok) return topic.response;
-        if (eventStream) return checkCapacity(ctx) ?? eventStreamResponse(ctx, topic.topic.name, c.req.raw.signal);
+        if (eventStream) {
+          const full = checkCapacity(ctx);
+          if (full) return full;
+          await core.cluster.prepare?.('sub', topic.topic.name);
+          return eventStreamResponse(ctx, topic.topic.name, c.req.raw.signal);
+        }
         if (!upgrade) return upgradeRequired();
         const full = checkCapacity(ctx);
         if (full) return full;
         c.set('brokerTopic' as never, topic.topic.name as never);
+        // Cluster mode: open the socket only once other nodes' messages will reach it.
+        if (kind === 'sub' || kind === 'bus' || kind === 'pull') await core.cluster.prepare?.(kind, topic.topic.name);
         await next();
       },
       upgradeWebSocket((c: Context) => {
@@ -123,8 +139,13 @@ export function createBroker(init: CreateBrokerInit): Broker {
   app.post('/pub/*', (c) => handlePost(c, 'pub', (topic, data) => void core.publishTopicMessage(topic, data)));
   app.post('/bus/*', (c) => handlePost(c, 'bus', (topic, data) => void core.sendBus(topic, data)));
   app.post('/push/*', (c) =>
-    handlePost(c, 'push', (topic, data) => {
-      if (core.push(topic, data) !== 'full') return undefined;
+    handlePost(c, 'push', async (topic, data) => {
+      const result = await core.push(topic, data);
+      if (result === 'delivered' || result === 'queued') return undefined;
+      if (result === 'unavailable') {
+        ctx.log(`push to ${JSON.stringify(topic)} lost with the cluster engine: POST answered 503`);
+        return errorResponse(503, `cluster engine unavailable (${ctx.engineProblem() ?? 'connection lost'})`, { 'retry-after': '1' });
+      }
       ctx.log(`push queue full on ${JSON.stringify(topic)}: POST answered 503`);
       return errorResponse(503, `push queue for ${JSON.stringify(topic)} is full (pushQueueLimit ${options.pushQueueLimit})`, { 'retry-after': '1' });
     }),
@@ -146,7 +167,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
     return errorResponse(500, 'internal error');
   });
 
-  async function handlePost(c: Context, kind: RouteKind, send: (topic: string, data: MessageData) => Response | undefined) {
+  async function handlePost(c: Context, kind: RouteKind, send: (topic: string, data: MessageData) => Response | undefined | Promise<Response | undefined>) {
     const refusedOrigin = checkOrigin(ctx, c, false);
     if (refusedOrigin) return refusedOrigin;
     const topic = checkTopic(ctx, c, kind);
@@ -157,7 +178,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
       // The body may not have been read to its end: the connection must not carry another request.
       return errorResponse(body.status, body.error, { connection: 'close' });
     }
-    return send(topic.topic.name, body.data) ?? c.body(null, 200);
+    return (await send(topic.topic.name, body.data)) ?? c.body(null, 200);
   }
 
   // The routes validate topics before they reach the core; the public API must too.
@@ -181,9 +202,12 @@ export function createBroker(init: CreateBrokerInit): Broker {
       core.cluster = hooks;
       if (problem) engineProblem = problem;
     },
+    engine,
     close() {
       ctx.sessions.closeAll();
       ctx.sessions.stop();
+      // Withdraws this node's pullers from the cluster and closes the Redis connections.
+      void engine?.close();
     },
   };
 }

@@ -13,6 +13,7 @@ import { clock } from './sessions.ts';
 import { messageByteLength, toMessageData } from './socket-session.ts';
 import { CLOSE_SLOW_CONSUMER } from '../core/delivery.ts';
 import { DIRECT_FRAME, type DirectFrameEvents } from './direct-frames.ts';
+import type { PushResult } from '../core/push-pull.ts';
 
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
 
@@ -109,10 +110,16 @@ function roleFor(ctx: BrokerContext, kind: RouteKind, topic: string, echo: boole
         attach: () => void core.counters.pushers++,
         detach: () => void core.counters.pushers--,
         onFrame: (message, session) => {
-          if (core.push(topic, message) === 'full') {
-            ctx.log(`push queue full on ${JSON.stringify(topic)}: closing pusher with 1013`);
-            session.receiver.close(CLOSE_SLOW_CONSUMER, 'push queue full');
-          }
+          const refuse = (result: PushResult) => {
+            if (result === 'delivered' || result === 'queued') return;
+            const reason = result === 'full' ? 'push queue full' : 'cluster engine unavailable';
+            ctx.log(`${reason} on ${JSON.stringify(topic)}: closing pusher with 1013`);
+            session.receiver.close(CLOSE_SLOW_CONSUMER, reason);
+          };
+          const result = core.push(topic, message);
+          // In cluster mode Redis answers; frames still go out in order on one connection.
+          if (typeof result === 'string') refuse(result);
+          else void result.then(refuse);
         },
       };
     case 'pull':

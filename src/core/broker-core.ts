@@ -24,16 +24,26 @@ type Attachment = { kind: 'sub' | 'bus' | 'pull'; topic: string };
 
 /**
  * Hooks a cluster engine sets to follow local interest and forward local publishes. With none
- * set the broker is a single in-memory process.
+ * set the broker is a single in-memory process (the memory engine).
  */
 export interface ClusterHooks {
   /** A topic of this kind got its first local receiver. */
-  topicActive?(kind: 'sub' | 'bus' | 'pull', topic: string): void;
+  topicActive?(kind: 'sub' | 'bus', topic: string): void;
   /** A topic of this kind lost its last local receiver. */
-  topicIdle?(kind: 'sub' | 'bus' | 'pull', topic: string): void;
+  topicIdle?(kind: 'sub' | 'bus', topic: string): void;
+  /**
+   * Called before a receiver of this kind attaches (before the WebSocket upgrade); a promise
+   * means "wait: other nodes' messages will reach it once this resolves".
+   */
+  prepare?(kind: 'sub' | 'bus' | 'pull', topic: string): Promise<void> | undefined;
   /** Called after local delivery of a message published on this node. */
   forwardPublish?(topic: string, message: BrokerMessage): void;
   forwardBus?(topic: string, message: BrokerMessage): void;
+  /** A local puller joined / left a push topic. */
+  pullerAdded?(topic: string, puller: Receiver): void;
+  pullerRemoved?(topic: string, puller: Receiver): void;
+  /** Takes over a push (cluster-wide round robin); undefined leaves it to the local queue. */
+  push?(topic: string, message: BrokerMessage): Promise<PushResult> | undefined;
 }
 
 export class BrokerCore {
@@ -135,20 +145,30 @@ export class BrokerCore {
     this.#attach(puller, { kind: 'pull', topic });
     this.counters.pullers++;
     this.pushPull.addPuller(topic, puller);
-    this.cluster.topicActive?.('pull', topic);
+    this.cluster.pullerAdded?.(topic, puller);
   }
 
   removePuller(topic: string, puller: Receiver): boolean {
     if (!this.pushPull.removePuller(topic, puller)) return false;
     this.#detachOne(puller, 'pull', topic);
     this.counters.pullers--;
-    this.cluster.topicIdle?.('pull', topic);
+    this.cluster.pullerRemoved?.(topic, puller);
     return true;
   }
 
-  /** Gives the message to the next puller, or queues it; `full` means it was refused. */
-  push(topic: string, message: MessageData | BrokerMessage): PushResult {
+  /**
+   * Gives the message to the next puller, or queues it; `full` means it was refused. In cluster
+   * mode the answer comes from Redis, so it is a promise.
+   */
+  push(topic: string, message: MessageData | BrokerMessage): PushResult | Promise<PushResult> {
     const brokerMessage = message instanceof BrokerMessage ? message : new BrokerMessage(message);
+    const clustered = this.cluster.push?.(topic, brokerMessage);
+    if (clustered) {
+      return clustered.then((result) => {
+        if (result === 'delivered' || result === 'queued') this.counters.messagesIn++;
+        return result;
+      });
+    }
     const result = this.pushPull.push(topic, brokerMessage);
     if (result !== 'full') this.counters.messagesIn++;
     return result;

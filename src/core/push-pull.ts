@@ -15,7 +15,8 @@ interface PushTopic {
   head: number;
 }
 
-export type PushResult = 'delivered' | 'queued' | 'full';
+/** `unavailable`: the cluster engine lost the message's fate (Redis went away mid-push). */
+export type PushResult = 'delivered' | 'queued' | 'full' | 'unavailable';
 
 export class PushPull {
   readonly #topics = new Map<string, PushTopic>();
@@ -77,6 +78,24 @@ export class PushPull {
 
   topicNames(): IterableIterator<string> {
     return this.#topics.keys();
+  }
+
+  /**
+   * Removes and returns the waiting messages of every topic that has no puller, oldest first
+   * (a cluster engine moves what queued here while Redis was away to the shared queue).
+   */
+  takeWaiting(): Array<[topic: string, messages: BrokerMessage[]]> {
+    const taken: Array<[string, BrokerMessage[]]> = [];
+    for (const [topic, entry] of this.#topics) {
+      if (entry.pullers.length > 0 || entry.head === entry.queue.length) continue;
+      const messages = entry.queue.slice(entry.head);
+      this.#queued -= messages.length;
+      entry.queue = [];
+      entry.head = 0;
+      this.#topics.delete(topic);
+      taken.push([topic, messages]);
+    }
+    return taken;
   }
 
   /** Returns true if delivered; false if the puller at the cursor was a slow consumer (removed). */

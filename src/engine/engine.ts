@@ -1,0 +1,59 @@
+/**
+ * The engine contract: how a broker process reaches the others. With none (the default, the
+ * memory engine) a broker is one process and the core delivers locally. The Redis engine joins
+ * processes into a cluster; like Centrifuge's `Broker`, its guarantee is written on it:
+ *
+ * - pub/sub and bus across nodes: **at most once**, in publish order per publisher while the
+ *   engine stays connected. A message published on a node reaches that node's own receivers
+ *   directly, exactly once; other nodes get it through Redis.
+ * - push/pull: each message goes to exactly one puller in the cluster, round robin over every
+ *   node's pullers. While no puller is reachable it waits in Redis (bounded by
+ *   `pushQueueLimit`) and is not lost; once handed to a node it is at most once.
+ *
+ * The Redis client is loaded only when cluster mode is on (`import()` below), so a broker
+ * without `redis` never loads it.
+ */
+import type { BrokerCore } from '../core/broker-core.ts';
+
+export interface ClusterEngine {
+  /** A short reason, naming the engine, when other nodes cannot be reached; else undefined. */
+  problem(): string | undefined;
+  /** Resolves true once connected (and resynchronised), false if `timeoutMs` passes first. */
+  connected(timeoutMs: number): Promise<boolean>;
+  /** Leaves the cluster cleanly (this node's pullers are withdrawn) and closes connections. */
+  close(): Promise<void>;
+}
+
+export interface EngineInit {
+  /** `redis://HOST:PORT/DB` */
+  url: string;
+  core: BrokerCore;
+  pushQueueLimit: number;
+  log(line: string): void;
+}
+
+/** Starts the Redis engine and attaches it to `core`; usable at once, connected later. */
+export function startRedisEngine(init: EngineInit): ClusterEngine {
+  let engine: ClusterEngine | undefined;
+  let failure: string | undefined;
+  const loading = import('./redis-engine.ts').then(
+    (module) => (engine = new module.RedisEngine(init)),
+    (error: unknown) => {
+      failure = error instanceof Error ? error.message : String(error);
+      init.log(`redis: cannot load the Redis client: ${failure}`);
+      return undefined;
+    },
+  );
+  return {
+    problem: () => (engine ? engine.problem() : failure ? `redis: ${failure}` : 'redis: starting'),
+    async connected(timeoutMs) {
+      const started = Date.now();
+      const loaded = await loading;
+      return loaded ? loaded.connected(Math.max(0, timeoutMs - (Date.now() - started))) : false;
+    },
+    close: async () => {
+      const loaded = await loading;
+      await loaded?.close();
+    },
+  };
+}
