@@ -74,7 +74,8 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | undefined {
     nodeLow: view.getUint32(5),
     sequence: view.getUint32(9),
     topic,
-    message: new BrokerMessage(kind === KIND_TEXT ? decoder.decode(payload) : payload),
+    // Text was valid UTF-8 when its node took it in: keep the bytes, decode only if asked.
+    message: kind === KIND_TEXT ? BrokerMessage.fromUtf8(payload) : new BrokerMessage(payload),
   };
 }
 
