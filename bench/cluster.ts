@@ -1,0 +1,176 @@
+/**
+ * `npm run bench:cluster`: fan-out throughput across nodes (through Redis) against one node, in
+ * the same run. Starts its own `redis-server`, a single broker (no Redis) and two cluster nodes
+ * (the CLI with `--redis`), then, round after round in rotating order:
+ *
+ * - `single`: publisher and subscribers on the one broker without Redis (the baseline);
+ * - `cluster, same node`: publisher and subscribers on node A (what cluster mode costs locally:
+ *   every publish is also sent to Redis);
+ * - `cluster, cross-node`: publisher on node A, every subscriber on node B;
+ * - `cluster, split`: publisher on A, subscribers half on A and half on B.
+ *
+ * The publisher keeps at most `--window` messages ahead of the slowest subscriber, so the
+ * numbers are sustained throughput, not buffering. Prints a markdown table of medians.
+ *
+ *   npm run bench:cluster
+ *   npm run bench:cluster -- --rounds 3 --messages 5000 --subscribers 20 --payload 64 --window 200
+ *
+ * Not a test: it asserts nothing about speed.
+ */
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { startRedis } from '../tests/helpers/redis.ts';
+import { nodeCli, type RunningServer } from '../tests/helpers/server.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    messages: { type: 'string', default: '20000' },
+    subscribers: { type: 'string', default: '50' },
+    payload: { type: 'string', default: '64' },
+    window: { type: 'string', default: '200' },
+  },
+});
+const settings = {
+  rounds: Number(flags.rounds),
+  messages: Number(flags.messages),
+  subscribers: Number(flags.subscribers),
+  payload: Number(flags.payload),
+  window: Number(flags.window),
+};
+
+interface Scenario {
+  name: string;
+  publisher: () => RunningServer;
+  /** The node of subscriber `index`. */
+  subscriberNode: (index: number) => RunningServer;
+}
+
+interface Sample {
+  seconds: number;
+  published: number;
+  delivered: number;
+}
+
+function connect(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { perMessageDeflate: false });
+    socket.once('open', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+async function closeAll(sockets: WebSocket[]): Promise<void> {
+  await Promise.all(
+    sockets.map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          if (socket.readyState === WebSocket.CLOSED) return resolve();
+          socket.once('close', () => resolve());
+          socket.close();
+        }),
+    ),
+  );
+}
+
+async function runOnce(scenario: Scenario, round: number): Promise<Sample> {
+  const topic = `bench${round}`;
+  const counts = new Array<number>(settings.subscribers).fill(0);
+  const subscribers: WebSocket[] = [];
+  let wake: (() => void) | undefined;
+  for (let i = 0; i < settings.subscribers; i++) {
+    const socket = await connect(`${scenario.subscriberNode(i).wsUrl}/sub/${topic}`);
+    socket.on('message', () => {
+      counts[i]!++;
+      wake?.();
+    });
+    subscribers.push(socket);
+  }
+  const publisher = await connect(`${scenario.publisher().wsUrl}/pub/${topic}/feed`);
+  const payload = 'x'.repeat(settings.payload);
+  const slowest = () => {
+    let min = Infinity;
+    for (const count of counts) if (count < min) min = count;
+    return min;
+  };
+  const started = performance.now();
+  let sent = 0;
+  while (slowest() < settings.messages) {
+    while (sent < settings.messages && sent - slowest() < settings.window) {
+      publisher.send(payload);
+      sent++;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5000);
+      wake = () => {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      };
+    });
+    if (performance.now() - started > 120_000) throw new Error(`${scenario.name}: stalled at ${slowest()} of ${settings.messages}`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await closeAll([publisher, ...subscribers]);
+  return { seconds, published: settings.messages / seconds, delivered: (settings.messages * settings.subscribers) / seconds };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+const format = (value: number) => Math.round(value).toLocaleString('en-US');
+
+async function main(): Promise<void> {
+  const redis = await startRedis();
+  const single = await nodeCli(['-m', 'production']);
+  const nodeA = await nodeCli(['-m', 'production', '--redis', redis.url]);
+  const nodeB = await nodeCli(['-m', 'production', '--redis', redis.url]);
+  const scenarios: Scenario[] = [
+    { name: 'single node (no Redis)', publisher: () => single, subscriberNode: () => single },
+    { name: 'cluster, same node', publisher: () => nodeA, subscriberNode: () => nodeA },
+    { name: 'cluster, cross-node', publisher: () => nodeA, subscriberNode: () => nodeB },
+    { name: 'cluster, split over A and B', publisher: () => nodeA, subscriberNode: (i) => (i % 2 ? nodeB : nodeA) },
+  ];
+  const samples = new Map<string, Sample[]>(scenarios.map((s) => [s.name, []]));
+  try {
+    for (let round = 0; round < settings.rounds; round++) {
+      // Rotate the order so no scenario always runs on a warmer (or more tired) machine.
+      const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
+      for (const scenario of order) {
+        const sample = await runOnce(scenario, round);
+        samples.get(scenario.name)!.push(sample);
+        process.stderr.write(`round ${round + 1}/${settings.rounds} ${scenario.name}: ${format(sample.published)} msg/s\n`);
+      }
+    }
+  } finally {
+    await Promise.all([single, nodeA, nodeB].map((node) => node.stop()));
+    await redis.stop();
+  }
+
+  const baseline = median(samples.get(scenarios[0]!.name)!.map((s) => s.published));
+  console.log(`\n### Cluster fan-out (medians of ${settings.rounds} rounds)\n`);
+  console.log(
+    `${settings.messages} messages of ${settings.payload} B from one WebSocket publisher to ${settings.subscribers} WebSocket subscribers of the parent topic, ` +
+      `at most ${settings.window} ahead of the slowest subscriber; Node ${process.version}, ${cpus().length} cores, redis-server on loopback.\n`,
+  );
+  console.log('| scenario | published msg/s | deliveries/s | vs single node |');
+  console.log('|---|---:|---:|---:|');
+  for (const scenario of scenarios) {
+    const list = samples.get(scenario.name)!;
+    const published = median(list.map((s) => s.published));
+    const delivered = median(list.map((s) => s.delivered));
+    console.log(`| ${scenario.name} | ${format(published)} | ${format(delivered)} | ${(published / baseline).toFixed(2)}× |`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
