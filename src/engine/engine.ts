@@ -11,7 +11,8 @@
  *   `pushQueueLimit`) and is not lost; once handed to a node it is at most once.
  *
  * The Redis client is loaded only when cluster mode is on (`import()` below), so a broker
- * without `redis` never loads it.
+ * without `redis` never loads it. The engine is runtime-neutral; the client behind it is
+ * `src/adapters/redis/node-redis-transport.ts`.
  */
 import type { BrokerCore } from '../core/broker-core.ts';
 
@@ -36,8 +37,9 @@ export interface EngineInit {
 export function startRedisEngine(init: EngineInit): ClusterEngine {
   let engine: ClusterEngine | undefined;
   let failure: string | undefined;
-  const loading = import('./redis-engine.ts').then(
-    (module) => (engine = new module.RedisEngine(init)),
+  // The client is Node-API code (it runs on Deno and Bun too), so it sits with the adapters.
+  const loading = Promise.all([import('./redis-engine.ts'), import('../adapters/redis/node-redis-transport.ts')]).then(
+    ([engineModule, transportModule]) => (engine = new engineModule.RedisEngine(init, transportModule.nodeRedisTransport)),
     (error: unknown) => {
       failure = error instanceof Error ? error.message : String(error);
       init.log(`redis: cannot load the Redis client: ${failure}`);

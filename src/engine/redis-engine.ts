@@ -13,15 +13,15 @@
  * counts what it could not forward (`forwardFailures`), answers `/healthz` with 503, and
  * reconnects and resubscribes on its own.
  *
- * `@redis/client` (node-redis) is imported here only; it runs on Node, Deno and Bun alike.
- * Its commands take `Buffer`s, the one Node-flavoured thing in this file (a global on all three).
+ * The Redis client is reached through `RedisTransport` (web-standard types); the client itself
+ * is in `src/adapters/redis/`.
  */
-import { createClient } from '@redis/client';
 import type { BrokerCore, ClusterHooks } from '../core/broker-core.ts';
 import type { PushResult } from '../core/push-pull.ts';
 import type { BrokerMessage } from '../message.ts';
 import type { Receiver } from '../receiver.ts';
 import type { ClusterEngine, EngineInit } from './engine.ts';
+import type { RedisRole, RedisTransport, RedisTransportFactory } from './redis-transport.ts';
 import { decodeEnvelope, encodeEnvelope, peekOrigin, randomNodeId, type NodeId } from './envelope.ts';
 import { CHANNEL_KIND, redactRedisUrl, redisDatabase, redisNames, type RedisNames } from './redis-keys.ts';
 import { SCRIPTS, pushTopicKeys, type ScriptName } from './push-scripts.ts';
@@ -37,8 +37,6 @@ const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 /** Waiting messages one script call moves to pullers. */
 const DRAIN_BATCH = 256;
 
-type RedisClient = ReturnType<typeof createClient>;
-
 export class RedisEngine implements ClusterEngine {
   readonly node: NodeId = randomNodeId();
   readonly #core: BrokerCore;
@@ -46,13 +44,13 @@ export class RedisEngine implements ClusterEngine {
   readonly #names: RedisNames;
   readonly #log: (line: string) => void;
   readonly #pushQueueLimit: string;
-  readonly #command: RedisClient;
-  readonly #subscriber: RedisClient;
+  readonly #redis: RedisTransport;
   readonly #sync: SubscriptionSync;
   readonly #shas = new Map<ScriptName, string>();
 
   /** Command connection ready and scripts loaded: forwards and pushes may go to Redis. */
   #commandUp = false;
+  #commandConnected = false;
   #subscriberUp = false;
   #everHealthy = false;
   #wasHealthy = false;
@@ -81,28 +79,16 @@ export class RedisEngine implements ClusterEngine {
 
   readonly hooks: ClusterHooks;
 
-  constructor(init: EngineInit) {
+  constructor(init: EngineInit, transport: RedisTransportFactory) {
     this.#core = init.core;
     this.#url = init.url;
     this.#log = init.log;
     this.#pushQueueLimit = String(init.pushQueueLimit);
     this.#names = redisNames(redisDatabase(init.url));
-    const options = {
-      url: init.url,
-      name: `broker-hono-${this.node.hex}`,
-      // Never queue commands while disconnected: a forward then fails at once and is counted.
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: 2000,
-        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 50),
-      },
-    };
-    this.#command = createClient(options);
-    this.#subscriber = this.#command.duplicate({ name: `broker-hono-${this.node.hex}-sub` });
     this.#sync = new SubscriptionSync(
       {
-        subscribe: (channels) => this.#subscriber.subscribe(channels, this.#onChannelMessage, true),
-        unsubscribe: (channels) => this.#subscriber.unsubscribe(channels),
+        subscribe: (channels) => this.#redis.subscribe(channels),
+        unsubscribe: (channels) => this.#redis.unsubscribe(channels),
       },
       () => this.#updateHealth(),
     );
@@ -120,10 +106,18 @@ export class RedisEngine implements ClusterEngine {
     };
     this.#core.cluster = this.hooks;
 
-    this.#wire(this.#command, 'command');
-    this.#wire(this.#subscriber, 'subscriber');
-    this.#command.connect().catch(() => {});
-    this.#subscriber.connect().catch(() => {});
+    this.#redis = transport({
+      url: init.url,
+      name: `broker-hono-${this.node.hex}`,
+      events: {
+        message: this.#onChannelMessage,
+        ready: (role) => this.#ready(role),
+        down: (role) => this.#down(role),
+        error: (_role, message) => {
+          this.#lastError = message;
+        },
+      },
+    });
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS);
     (this.#heartbeat as { unref?: () => void }).unref?.();
   }
@@ -160,32 +154,28 @@ export class RedisEngine implements ClusterEngine {
     return this.#commandUp && this.#subscriberUp && this.#sync.settled;
   }
 
-  #wire(client: RedisClient, role: 'command' | 'subscriber'): void {
-    const down = () => {
-      if (role === 'command') {
-        this.#commandUp = false;
-        this.#commandEpoch++;
-      } else if (this.#subscriberUp) {
-        this.#subscriberUp = false;
-        this.#sync.setOnline(false);
-      }
+  #down(role: RedisRole): void {
+    if (role === 'command') {
+      this.#commandConnected = false;
+      this.#commandUp = false;
+      this.#commandEpoch++;
+    } else if (this.#subscriberUp) {
+      this.#subscriberUp = false;
+      this.#sync.setOnline(false);
+    }
+    this.#updateHealth();
+  }
+
+  #ready(role: RedisRole): void {
+    if (this.#closing) return;
+    if (role === 'command') {
+      this.#commandConnected = true;
+      void this.#commandReady();
+    } else {
+      this.#subscriberUp = true;
+      this.#sync.setOnline(true);
       this.#updateHealth();
-    };
-    client.on('error', (error: Error) => {
-      this.#lastError = error.message || String(error);
-      if (!client.isReady) down();
-    });
-    client.on('reconnecting', down);
-    client.on('end', down);
-    client.on('ready', () => {
-      if (this.#closing) return;
-      if (role === 'command') void this.#commandReady();
-      else {
-        this.#subscriberUp = true;
-        this.#sync.setOnline(true);
-        this.#updateHealth();
-      }
-    });
+    }
   }
 
   /** After every (re)connect: load scripts, announce this node, re-register its pullers. */
@@ -193,7 +183,7 @@ export class RedisEngine implements ClusterEngine {
     const epoch = ++this.#commandEpoch;
     try {
       for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-        this.#shas.set(name, String(await this.#command.sendCommand(['SCRIPT', 'LOAD', SCRIPTS[name]])));
+        this.#shas.set(name, String(await this.#redis.command(['SCRIPT', 'LOAD', SCRIPTS[name]])));
       }
       await this.#script('heartbeat', [this.#names.aliveKey(this.node.hex)], [String(ALIVE_TTL_MS)]);
       const pending: Array<Promise<unknown>> = [];
@@ -211,7 +201,7 @@ export class RedisEngine implements ClusterEngine {
       this.#lastError = error instanceof Error ? error.message : String(error);
       // The connection is up but something failed: try again shortly.
       setTimeout(() => {
-        if (epoch === this.#commandEpoch && this.#command.isReady) void this.#commandReady();
+        if (epoch === this.#commandEpoch && this.#commandConnected) void this.#commandReady();
       }, 500);
     }
   }
@@ -270,22 +260,12 @@ export class RedisEngine implements ClusterEngine {
       for (const [topic, pullers] of this.#pullersByTopic) {
         for (const id of pullers.values()) leaving.push(this.#leave(topic, id));
       }
-      leaving.push(this.#command.sendCommand(['DEL', this.#names.aliveKey(this.node.hex)]).catch(() => {}));
+      leaving.push(this.#redis.command(['DEL', this.#names.aliveKey(this.node.hex)]).catch(() => {}));
     }
     this.#commandUp = false;
     this.#subscriberUp = false;
     await withTimeout(Promise.allSettled(leaving), 1000);
-    await withTimeout(
-      Promise.allSettled([this.#command.close(), this.#subscriber.close()].map((p) => Promise.resolve(p).catch(() => {}))),
-      1000,
-    );
-    for (const client of [this.#command, this.#subscriber]) {
-      try {
-        if (client.isOpen) client.destroy();
-      } catch {
-        // already closed
-      }
-    }
+    await this.#redis.close();
   }
 
   // --- pub/sub and bus ------------------------------------------------------------------------
@@ -319,17 +299,17 @@ export class RedisEngine implements ClusterEngine {
   #forward(channel: string, topic: string, message: BrokerMessage): void {
     const payload = this.#pack(topic, message);
     if (!payload) return;
-    this.#track(this.#command.sendCommand(['PUBLISH', channel, payload]), payload.byteLength);
+    this.#track(this.#redis.command(['PUBLISH', channel, payload]), payload.byteLength);
   }
 
-  /** The envelope as a Buffer, or undefined (counted) when Redis cannot take it now. */
-  #pack(topic: string, message: BrokerMessage): Buffer | undefined {
+  /** The envelope, or undefined (counted) when Redis cannot take it now. */
+  #pack(topic: string, message: BrokerMessage): Uint8Array | undefined {
     if (!this.#commandUp || this.#inFlightBytes > MAX_IN_FLIGHT_BYTES) {
       this.#core.counters.forwardFailures++;
       return undefined;
     }
     this.#sequence = (this.#sequence + 1) >>> 0;
-    return toBuffer(encodeEnvelope(this.node, this.#sequence, topic, message));
+    return encodeEnvelope(this.node, this.#sequence, topic, message);
   }
 
   #track(sent: Promise<unknown>, bytes: number): void {
@@ -346,7 +326,7 @@ export class RedisEngine implements ClusterEngine {
   }
 
   /** Every message from the subscriber connection; the channel's kind letter routes it. */
-  readonly #onChannelMessage = (payload: Buffer, channel: Buffer): void => {
+  readonly #onChannelMessage = (payload: Uint8Array, channel: Uint8Array): void => {
     const kind = channel[this.#names.prefix.length];
     if (kind === CHANNEL_KIND.node) {
       this.#onRoutedPush(payload);
@@ -441,7 +421,7 @@ export class RedisEngine implements ClusterEngine {
     return this.#pushPayload(topic, payload);
   }
 
-  #pushPayload(topic: string, payload: Buffer): Promise<PushResult> {
+  #pushPayload(topic: string, payload: Uint8Array): Promise<PushResult> {
     this.#inFlightBytes += payload.byteLength;
     return this.#script('push', pushTopicKeys(this.#names, topic), [this.#names.prefix, this.#pushQueueLimit, payload, String(DRAIN_BATCH)]).then(
       (code) => {
@@ -457,10 +437,10 @@ export class RedisEngine implements ClusterEngine {
   }
 
   /** A push message Redis routed to one of this node's pullers: `PULLER-ID \n envelope`. */
-  #onRoutedPush(payload: Buffer): void {
+  #onRoutedPush(payload: Uint8Array): void {
     const newline = payload.indexOf(10);
     if (newline <= 0) return;
-    const id = payload.toString('latin1', 0, newline);
+    const id = String.fromCharCode(...payload.subarray(0, newline));
     const bytes = payload.subarray(newline + 1);
     const envelope = decodeEnvelope(bytes);
     if (!envelope) return;
@@ -476,7 +456,7 @@ export class RedisEngine implements ClusterEngine {
       this.#core.counters.forwardFailures++;
       return;
     }
-    void this.#pushPayload(envelope.topic, Buffer.from(bytes)).then((result) => {
+    void this.#pushPayload(envelope.topic, bytes.slice()).then((result) => {
       if (result === 'delivered' || result === 'queued') return;
       this.#core.counters.forwardFailures++;
       this.#log(`redis: a push to ${JSON.stringify(envelope.topic)} whose puller left could not be requeued (${result})`);
@@ -485,24 +465,20 @@ export class RedisEngine implements ClusterEngine {
 
   // --- scripts --------------------------------------------------------------------------------
 
-  #script(name: ScriptName, keys: string[], args: Array<string | Buffer>): Promise<unknown> {
+  #script(name: ScriptName, keys: string[], args: Array<string | Uint8Array>): Promise<unknown> {
     return this.#evalArgs(name, keys, args);
   }
 
-  #evalArgs(name: ScriptName, keys: string[], args: Array<string | Buffer>): Promise<unknown> {
+  #evalArgs(name: ScriptName, keys: string[], args: Array<string | Uint8Array>): Promise<unknown> {
     const sha = this.#shas.get(name);
     const tail = [String(keys.length), ...keys, ...args];
-    if (!sha) return this.#command.sendCommand(['EVAL', SCRIPTS[name], ...tail]);
-    return this.#command.sendCommand(['EVALSHA', sha, ...tail]).catch((error: unknown) => {
+    if (!sha) return this.#redis.command(['EVAL', SCRIPTS[name], ...tail]);
+    return this.#redis.command(['EVALSHA', sha, ...tail]).catch((error: unknown) => {
       // Someone flushed Redis's script cache: run the source (and let it be cached again).
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return this.#command.sendCommand(['EVAL', SCRIPTS[name], ...tail]);
+      return this.#redis.command(['EVAL', SCRIPTS[name], ...tail]);
     });
   }
-}
-
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
