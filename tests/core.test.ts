@@ -362,6 +362,23 @@ describe('core: slow consumers', () => {
   });
 });
 
+describe('core: slow consumers added again', () => {
+  it('an in-process subscriber dropped as slow gets messages again once it is added again', () => {
+    const core = new BrokerCore(LIMITS);
+    const socket = { bufferedAmount: 2000, got: [] as unknown[], send(data: unknown) { this.got.push(data); }, close() {} };
+    core.addTopicSubscriber('t', socket);
+    assert.equal(core.publishTopicMessage('t', 'lost'), 0);
+    socket.bufferedAmount = 0;
+    core.addTopicSubscriber('t', socket);
+    assert.equal(core.stats().subscribers, 1);
+    assert.equal(core.publishTopicMessage('t', 'back'), 1);
+    assert.deepEqual(socket.got, ['back']);
+    assert.equal(core.stats().slowConsumerDisconnects, 1);
+    core.removeTopicSubscriber('t', socket);
+    assertAllLiveZero(core);
+  });
+});
+
 describe('core: detach and stats', () => {
   it('detach removes a receiver from every registry at once and every live counter returns to 0', () => {
     const core = new BrokerCore(LIMITS);

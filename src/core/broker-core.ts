@@ -229,8 +229,13 @@ export class BrokerCore {
 
   #attach(receiver: Receiver, attachment: Attachment): void {
     const list = this.#attachments.get(receiver);
-    if (list) list.push(attachment);
-    else this.#attachments.set(receiver, [attachment]);
+    if (list) {
+      list.push(attachment);
+      return;
+    }
+    this.#attachments.set(receiver, [attachment]);
+    // Attached anew after being dropped as a slow consumer: it gets messages again.
+    this.delivery.readmit(receiver);
   }
 
   #detachOne(receiver: Receiver, kind: Attachment['kind'], topic: string): void {

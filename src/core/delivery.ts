@@ -33,6 +33,14 @@ export class Delivery {
     return 1;
   }
 
+  /**
+   * Forgets an earlier drop: an in-process subscriber object dropped once may be added again
+   * (sockets never are; they attach once, at open).
+   */
+  readmit(receiver: Receiver): void {
+    this.#dropped.delete(receiver);
+  }
+
   dropSlowConsumer(receiver: Receiver): void {
     if (this.#dropped.has(receiver)) return;
     this.#dropped.add(receiver);
