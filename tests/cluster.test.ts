@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { nodeCli, stats, type RunningServer } from './helpers/server.ts';
 import { open, settle, TestClient } from './helpers/ws-client.ts';
 import { startRedis, waitUntil, type RedisClient, type RedisServer } from './helpers/redis.ts';
+import { bunCli, denoCli } from './helpers/runtimes.ts';
 
 const PREFIX = 'bh:0:';
 
@@ -350,5 +351,64 @@ describe('cluster mode (three nodes on one Redis)', () => {
     assert.deepEqual(puller.texts(), ['after restart']);
 
     for (const node of [a, b, c, late]) assert.equal(node.child.exitCode, null, 'no node crashed');
+  });
+});
+
+describe('cluster mode across runtimes (a Node, a Deno and a Bun node on one Redis)', () => {
+  let runtimeRedis: RedisServer;
+  let look: RedisClient;
+  let runtimeNodes: RunningServer[] = [];
+  const opened: TestClient[] = [];
+  const connect = async (url: string) => {
+    const socket = await open(url);
+    opened.push(socket);
+    return socket;
+  };
+
+  before(async () => {
+    runtimeRedis = await startRedis();
+    look = await runtimeRedis.client();
+    const args = ['--redis', runtimeRedis.url];
+    runtimeNodes = await Promise.all([nodeCli(args), denoCli(args), bunCli(args)]);
+    for (const node of runtimeNodes) await waitHealthy(node, 30_000);
+  });
+
+  after(async () => {
+    for (const socket of opened) socket.socket.terminate();
+    await Promise.all(runtimeNodes.map((node) => node.stop()));
+    await runtimeRedis?.stop();
+  });
+
+  test('pub/sub, bus and push/pull cross every pair of runtimes', async () => {
+    const [onNode, onDeno, onBun] = runtimeNodes as [RunningServer, RunningServer, RunningServer];
+    const subscribers = await Promise.all(runtimeNodes.map((node) => connect(`${node.wsUrl}/sub/mixed`)));
+    const publisher = await connect(`${onDeno.wsUrl}/pub/mixed/deno`);
+    await publisher.send('from deno');
+    await publisher.send(Buffer.from([1, 2, 3]));
+    assert.equal((await post(onBun, '/pub/mixed/bun', 'from bun')).status, 200);
+    assert.equal((await post(onNode, '/pub/mixed', 'from node')).status, 200);
+    for (const subscriber of subscribers) {
+      const received = await subscriber.waitFor(4, 15_000);
+      const shown = received.map((m) => (m.binary ? `bin:${(m.data as Buffer).toString('hex')}` : m.data));
+      assert.deepEqual([...shown].sort(), ['bin:010203', 'from bun', 'from deno', 'from node']);
+      assert.ok(shown.indexOf('from deno') < shown.indexOf('bin:010203'), 'one publisher, one order');
+    }
+
+    const peers = await Promise.all(runtimeNodes.map((node) => connect(`${node.wsUrl}/bus/mixed`)));
+    await peers[1]!.send('deno says');
+    await peers[0]!.waitFor(1, 15_000);
+    await peers[2]!.waitFor(1, 15_000);
+    assert.deepEqual([peers[0]!.texts(), peers[2]!.texts()], [['deno says'], ['deno says']]);
+
+    const pullers: TestClient[] = [];
+    for (const node of [onBun, onDeno]) {
+      pullers.push(await connect(`${node.wsUrl}/pull/mixed`));
+      await waitUntil('puller registered', async () => (await look.lLen(`${PREFIX}pullers:mixed`)) === pullers.length, 15_000);
+    }
+    for (const text of ['j1', 'j2', 'j3', 'j4']) assert.equal((await post(onNode, '/push/mixed', text)).status, 200);
+    await pullers[0]!.waitFor(2, 15_000);
+    await pullers[1]!.waitFor(2, 15_000);
+    await settle(200);
+    assert.deepEqual(pullers.map((p) => p.texts()), [['j1', 'j3'], ['j2', 'j4']]);
   });
 });

@@ -59,3 +59,17 @@ export function startRedisEngine(init: EngineInit): ClusterEngine {
     },
   };
 }
+
+/** How long a starting standalone node waits for Redis before it listens anyway. */
+export const CLUSTER_CONNECT_WAIT_MS = 3000;
+
+/**
+ * What every runtime's standalone server does before it listens: join the cluster first, so the
+ * first clients already reach the other nodes, but never refuse to start because Redis is down
+ * (the node then serves its own clients and `/healthz` says why it is unhealthy).
+ */
+export async function joinClusterBeforeListening(broker: { readonly engine: ClusterEngine | undefined; readonly context: { log(line: string): void } }): Promise<void> {
+  const engine = broker.engine;
+  if (!engine || (await engine.connected(CLUSTER_CONNECT_WAIT_MS))) return;
+  broker.context.log(`starting without the cluster: ${engine.problem() ?? 'redis: not connected'}`);
+}

@@ -12,6 +12,7 @@
 import { upgradeWebSocket, websocket, type BunWebSocketData } from 'hono/bun';
 import { createBroker, type Broker, type CreateBrokerInit } from '../../app/create-broker.ts';
 import { clock } from '../../app/sessions.ts';
+import { joinClusterBeforeListening } from '../../engine/engine.ts';
 import { resolveOptions, type BrokerOptionsInput } from '../../options.ts';
 import { ListenError, type ServingBroker } from '../../cli/run.ts';
 import { listeningUrl, splitListen } from '../listen-address.ts';
@@ -31,6 +32,7 @@ export async function serveBroker(input: BunServeInit = {}): Promise<RunningBrok
   const pingMode = pingModeFor(options.pingInterval);
   const sessions = bunSocketSessions(pingMode, socketSession);
   const broker = createBroker({ ...options, upgradeWebSocket, socketSession: sessions.factory, log });
+  await joinClusterBeforeListening(broker);
   const websocketHandler = {
     ...websocket,
     maxPayloadLength: options.maxMessageSize,
@@ -97,4 +99,5 @@ async function shutdown(broker: Broker, servers: Bun.Server<BunWebSocketData>[],
     Promise.all(servers.map((server) => server.stop(true))),
     new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()))),
   ]);
+  await broker.engine?.close();
 }

@@ -4,6 +4,7 @@
  * socket with 1001 and returns within a deadline.
  */
 import { createBroker, type Broker, type CreateBrokerInit } from '../../app/create-broker.ts';
+import { joinClusterBeforeListening } from '../../engine/engine.ts';
 import { resolveOptions, type BrokerOptionsInput } from '../../options.ts';
 import { ListenError, type ServingBroker } from '../../cli/run.ts';
 import { listeningUrl, splitListen } from '../listen-address.ts';
@@ -22,6 +23,7 @@ export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<Creat
     upgradeWebSocket: denoUpgradeWebSocket({ idleTimeout: options.pingInterval }),
     log,
   });
+  await joinClusterBeforeListening(broker);
   const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
   const urls: string[] = [];
   try {
@@ -76,4 +78,5 @@ async function shutdown(broker: Broker, servers: Deno.HttpServer[], deadlineMs: 
   }
   broker.context.sessions.terminateAll();
   await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+  await broker.engine?.close();
 }

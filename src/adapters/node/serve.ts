@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { createBroker, type Broker, type CreateBrokerInit } from '../../app/create-broker.ts';
+import { joinClusterBeforeListening } from '../../engine/engine.ts';
 import { resolveOptions, type BrokerOptionsInput } from '../../options.ts';
 import { ListenError } from '../../cli/run.ts';
 import { listeningUrl, splitListen } from '../listen-address.ts';
@@ -24,9 +25,6 @@ export interface RunningBroker {
   close(deadlineMs?: number): Promise<void>;
 }
 
-/** How long a starting node waits for Redis before it listens anyway. */
-const CLUSTER_CONNECT_WAIT_MS = 3000;
-
 /** Starts the broker on every `listen` address. Rejects with a `ListenError` (e.g. port in use). */
 export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<CreateBrokerInit, 'log'>> = {}): Promise<RunningBroker> {
   const { log, ...optionInput } = input;
@@ -38,11 +36,7 @@ export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<Creat
     // Frames written once per message and once per socket per turn (see fast-socket-session.ts).
     socketSession: fastSocketSessions(genericSocketSession, (reason) => broker.context.log(reason)),
   });
-  // Cluster mode: join the cluster before taking clients, but never refuse to start because
-  // Redis is down: the node then serves its own clients and /healthz says why it is unhealthy.
-  if (broker.engine && !(await broker.engine.connected(CLUSTER_CONNECT_WAIT_MS))) {
-    broker.context.log(`starting without the cluster: ${broker.engine.problem() ?? 'redis: not connected'}`);
-  }
+  await joinClusterBeforeListening(broker);
   const servers: Server[] = [];
   const urls: string[] = [];
   try {
