@@ -202,6 +202,26 @@ test('a stalled SSE client is cut as a slow consumer and counted; a reading one 
   await waitForStats(server, (s) => s.connections === 0);
 });
 
+test('a client that has not taken the last ping by the next one is cut (not as a slow consumer)', async () => {
+  // A backlog far below maxBufferedBytes, but one the stalled client never takes: the ping
+  // queued behind it is still waiting at the next ping.
+  const server = await start(['--ping-interval', '0.3', '--max-buffered-bytes', String(512 * 1024 * 1024)]);
+  const stalled = await openSse(`${server.httpUrl}/sub/stuck`);
+  await waitForStats(server, (s) => s.subscribers === 1);
+  stalled.pause();
+  const message = 'y'.repeat(64 * 1024);
+  // About 16 MiB: more than the socket buffers of loopback TCP and Node hold.
+  for (let i = 0; i < 256 && !stalled.isEnded; i++) {
+    const response = await fetch(`${server.httpUrl}/pub/stuck`, { method: 'POST', body: message });
+    assert.equal(response.status, 200);
+    if ((await stats(server)).connections === 0) break;
+  }
+  const s = await waitForStats(server, (s) => s.connections === 0 && s.subscribers === 0, 10000);
+  assert.equal(s.slowConsumerDisconnects, 0);
+  stalled.resume();
+  await stalled.waitForEnd(10000);
+});
+
 test('shutdown ends SSE streams and the process exits 0', async () => {
   const server = await nodeCli();
   const client = await openSse(`${server.httpUrl}/sub/bye`);
