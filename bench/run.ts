@@ -7,7 +7,8 @@
  *   npm run bench -- --quick            # one short round of each, for a quick look
  *   npm run bench -- --scenarios fanout --servers broker-node,naive-ws,corked-ws --rounds 5
  *
- * Flags: --rounds N, --duration S, --warmup S, --subscribers N, --payload BYTES, --window N,
+ * Flags: --rounds N, --duration S, --warmup S, --subscribers N, --payload BYTES, --window N
+ * (fan-out messages in flight), --many-window N (per publisher, many-topics),
  * --rate MSGS_PER_S (adds a fixed-rate fan-out run), --topics N (many-topics subscribers),
  * --publishers N, --idle N, --servers a,b, --scenarios a,b, --json FILE.
  *
@@ -34,6 +35,7 @@ const { values: flags } = parseArgs({
     subscribers: { type: 'string' },
     payload: { type: 'string' },
     window: { type: 'string' },
+    'many-window': { type: 'string' },
     rate: { type: 'string' },
     topics: { type: 'string' },
     publishers: { type: 'string' },
@@ -53,6 +55,7 @@ const settings = {
   subscribers: num(flags.subscribers, 1000),
   payload: num(flags.payload, 64),
   window: num(flags.window, 256),
+  manyWindow: num(flags['many-window'], 64),
   rate: num(flags.rate, 0),
   topics: num(flags.topics, quick ? 2000 : 10_000),
   publishers: num(flags.publishers, 100),
@@ -118,7 +121,7 @@ function planFor(scenario: ScenarioId, spec: ServerSpec, server: { host: string;
         publishers: settings.publishers,
         publishPath: '/pub/many/{sub}',
         fanout: 1,
-        window: Math.max(settings.window, settings.publishers * 8),
+        window: settings.manyWindow,
         probes: 50,
         localAddresses: 16,
       };
@@ -248,7 +251,7 @@ const TITLES: Record<ScenarioId, () => string> = {
   'fanout-rate': () => `Fan-out at a fixed ${fmtInt(settings.rate)} messages/s into ${fmtInt(settings.subscribers)} subscribers`,
   'latency-light': () => `Latency at light load: 10 messages/s into ${fmtInt(settings.subscribers)} subscribers (publish → receive)`,
   'latency-half': () => `Latency at half of the naive baseline's peak rate (each runtime's own baseline), ${fmtInt(settings.subscribers)} subscribers`,
-  'many-topics': () => `Many topics: ${fmtInt(settings.topics)} subscribers on distinct topics, ${settings.publishers} publishers`,
+  'many-topics': () => `Many topics: ${fmtInt(settings.topics)} subscribers on distinct topics, ${settings.publishers} publishers (one subscriber each, up to ${settings.manyWindow} messages in flight each)`,
   idle: () => `Idle connections: ${fmtInt(settings.idle)} subscribers held open (server memory growth per connection; time to connect them all)`,
 };
 

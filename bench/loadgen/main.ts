@@ -8,7 +8,7 @@
  * publisher's clock in its first 8 bytes (same process, so the clocks agree).
  */
 import { performance } from 'node:perf_hooks';
-import { RawWebSocket, clientFrame, clientHeaderLength, received } from './raw-socket.ts';
+import { RawWebSocket, clientFrame, clientHeaderLength, received, type ReadWatcher } from './raw-socket.ts';
 
 export interface LoadPlan {
   host: string;
@@ -26,7 +26,7 @@ export interface LoadPlan {
   durationSeconds: number;
   /** Messages per second summed over publishers; 0 publishes as fast as `window` allows. */
   rate: number;
-  /** Closed loop: messages published but not yet received everywhere, at most. */
+  /** Closed loop: messages each publisher has published but not yet seen received everywhere, at most. */
   window: number;
   /** Subscribers that read timestamps for latency. */
   probes: number;
@@ -104,8 +104,9 @@ export async function runLoad(plan: LoadPlan, hooks: LoadHooks = {}): Promise<Lo
     return emptyResult(connectMs, closes);
   }
 
-  const sender = new Sender(publishers, plan);
-  // Until every targeted subscriber has heard something, the server may still be registering them.
+  // Each publisher's own subscribers: all of them on a shared topic, one each on distinct topics.
+  const targetsOf = (j: number) => (plan.fanout === 1 ? [subscribers[j * step]!] : subscribers);
+  const sender = new Sender(publishers.map((socket, j) => new Publisher(socket, targetsOf(j), plan)), plan);
   const targets = plan.fanout === 1 ? publishers.map((_, j) => subscribers[j * step]!) : subscribers;
   await sender.until(() => targets.every((s) => s.messages > 0), 15_000, 'every subscriber to receive a first message');
   await sender.start();
@@ -170,28 +171,75 @@ async function connectAll(count: number, concurrency: number, make: (index: numb
 }
 
 /**
- * Publishes: closed loop (keep at most `window` messages in flight, topping up whenever a read
- * frees room) or open loop (a 1 ms tick sends whatever the rate says is due).
+ * One publisher socket and the subscribers it feeds. Closed loop: it keeps at most `window`
+ * messages in flight (published, not yet received by all its subscribers) and tops up from the
+ * reads of its own subscribers, in batches of at least a quarter window, so it writes big chunks
+ * as a busy real publisher would.
  */
-class Sender {
+class Publisher implements ReadWatcher {
   published = 0;
-  #frameLength: number;
-  #template: Buffer;
-  #next = 0;
-  #stopped = false;
+  /** Messages that never will arrive everywhere (sent before every subscriber was registered). */
+  lost = 0;
+  running = false;
+  readonly #frame: Buffer;
+  readonly #payloadAt: number;
+  readonly #minBatch: number;
+
+  constructor(
+    readonly socket: RawWebSocket,
+    readonly targets: RawWebSocket[],
+    private readonly plan: LoadPlan,
+  ) {
+    const payloadLength = Math.max(8, plan.payload);
+    this.#frame = clientFrame(0x2, Buffer.alloc(payloadLength, 0x61));
+    this.#payloadAt = clientHeaderLength(payloadLength);
+    this.#minBatch = Math.max(1, plan.window >> 2);
+    if (plan.rate === 0) for (const target of targets) target.watcher = this;
+  }
+
+  /** Messages all targets have received, in publishes (the fan-out divided out). */
+  received(): number {
+    if (this.targets.length === 1) return this.targets[0]!.messages;
+    return received.messages / this.plan.fanout;
+  }
+
+  afterRead(): void {
+    if (!this.running) return;
+    const room = Math.floor(this.plan.window - (this.published - this.lost - this.received()));
+    if (room >= this.#minBatch) this.send(room);
+  }
+
+  /** Sends `count` frames in one write, each stamped with the publisher's clock. */
+  send(count: number): void {
+    const frameLength = this.#frame.length;
+    const batch = Buffer.allocUnsafe(count * frameLength);
+    const stamp = performance.now();
+    for (let m = 0; m < count; m++) {
+      const at = m * frameLength;
+      this.#frame.copy(batch, at);
+      batch.writeDoubleLE(stamp, at + this.#payloadAt);
+    }
+    this.socket.write(batch);
+    this.published += count;
+  }
+}
+
+/** Drives the publishers: readiness, then closed loop or a fixed rate (a 1 ms tick sends what is due). */
+class Sender {
   #tick: ReturnType<typeof setInterval> | undefined;
   #rateStart = 0;
   #rateSent = 0;
-  /** Messages that never will arrive everywhere (sent before every subscriber was registered). */
-  #lost = 0;
+  #next = 0;
 
   constructor(
-    private readonly publishers: RawWebSocket[],
+    private readonly publishers: Publisher[],
     private readonly plan: LoadPlan,
-  ) {
-    const payload = Buffer.alloc(Math.max(8, plan.payload), 0x61);
-    this.#template = clientFrame(0x2, payload);
-    this.#frameLength = this.#template.length;
+  ) {}
+
+  get published(): number {
+    let total = 0;
+    for (const publisher of this.publishers) total += publisher.published;
+    return total;
   }
 
   /** Publishes one message per publisher every 20 ms until `done()` holds. */
@@ -201,7 +249,7 @@ class Sender {
       const check = () => {
         if (done()) return resolve();
         if (performance.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-        this.#send(this.publishers.length);
+        for (const publisher of this.publishers) publisher.send(1);
         setTimeout(check, 20);
       };
       check();
@@ -211,13 +259,15 @@ class Sender {
   /** Lets the readiness messages drain, then starts the real publishing. */
   async start(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 300));
-    this.#lost = this.published - received.messages / this.plan.fanout;
+    for (const publisher of this.publishers) publisher.lost = publisher.published - publisher.received();
     if (this.plan.rate > 0) {
       this.#rateStart = performance.now();
       this.#tick = setInterval(() => this.#sendDue(), 1);
     } else {
-      received.afterRead = () => this.#topUp();
-      this.#topUp();
+      for (const publisher of this.publishers) {
+        publisher.running = true;
+        publisher.afterRead();
+      }
     }
   }
 
@@ -226,48 +276,20 @@ class Sender {
   }
 
   stop(): void {
-    this.#stopped = true;
     clearInterval(this.#tick);
-    received.afterRead = undefined;
-  }
-
-  #topUp(): void {
-    if (this.#stopped) return;
-    const inFlight = this.published - this.#lost - received.messages / this.plan.fanout;
-    const room = Math.floor(this.plan.window - inFlight);
-    // Send in batches of at least a quarter window, so the publisher writes big chunks.
-    if (room >= Math.max(1, this.plan.window >> 2)) this.#send(room);
+    for (const publisher of this.publishers) publisher.running = false;
   }
 
   #sendDue(): void {
-    const due = Math.floor(((performance.now() - this.#rateStart) / 1000) * this.plan.rate) - this.#rateSent;
-    if (due > 0) {
-      this.#rateSent += due;
-      this.#send(due);
+    let due = Math.floor(((performance.now() - this.#rateStart) / 1000) * this.plan.rate) - this.#rateSent;
+    this.#rateSent += Math.max(0, due);
+    // Round robin over the publishers, one message each in turn.
+    while (due > 0) {
+      const count = Math.max(1, Math.floor(due / this.publishers.length));
+      this.publishers[this.#next]!.send(count);
+      this.#next = (this.#next + 1) % this.publishers.length;
+      due -= count;
     }
-  }
-
-  /** Sends `count` messages, spread round robin over the publishers, one write per publisher. */
-  #send(count: number): void {
-    const publishers = this.publishers;
-    const perPublisher = Math.ceil(count / publishers.length);
-    let left = count;
-    const stamp = performance.now();
-    const payloadAt = clientHeaderLength(Math.max(8, this.plan.payload));
-    for (let k = 0; k < publishers.length && left > 0; k++) {
-      const publisher = publishers[this.#next]!;
-      this.#next = (this.#next + 1) % publishers.length;
-      const n = Math.min(perPublisher, left);
-      left -= n;
-      const batch = Buffer.allocUnsafe(n * this.#frameLength);
-      for (let m = 0; m < n; m++) {
-        const at = m * this.#frameLength;
-        this.#template.copy(batch, at);
-        batch.writeDoubleLE(stamp, at + payloadAt);
-      }
-      publisher.write(batch);
-    }
-    this.published += count;
   }
 }
 
@@ -287,4 +309,17 @@ if (process.send) {
       process.send!({ error: error instanceof Error ? error.message : String(error) }, () => process.exit(1));
     }
   });
+}
+
+// By hand: node --import tsx bench/loadgen/main.ts '{"host":"127.0.0.1","port":3000,...}' (a whole LoadPlan).
+if (!process.send && process.argv[2]?.startsWith('{')) {
+  // In hold mode the connections stay open for `holdSeconds` (default 10).
+  const plan = JSON.parse(process.argv[2]) as LoadPlan & { holdSeconds?: number };
+  const result = await runLoad(plan, {
+    async onConnected(ms) {
+      console.error(`connected in ${ms.toFixed(0)} ms`);
+      await new Promise((resolve) => setTimeout(resolve, (plan.holdSeconds ?? 10) * 1000));
+    },
+  });
+  console.log(JSON.stringify(result, null, 2));
 }

@@ -13,8 +13,8 @@ const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 const UPGRADE_KEY = 'dGhlIHNhbXBsZSBub25jZQ=='; // RFC 6455's sample key: servers only hash it
 const HEADER_END = Buffer.from('\r\n\r\n');
 
-/** Messages received by every socket of this process, and a hook run after each read. */
-export const received = { messages: 0, afterRead: undefined as (() => void) | undefined };
+/** Messages received by every socket of this process. */
+export const received = { messages: 0 };
 
 export interface SocketTarget {
   host: string;
@@ -30,6 +30,11 @@ export interface ReaderEvents {
   onClose?(code: number): void;
 }
 
+/** Told after each read that brought data frames (the publisher feeding this subscriber tops up). */
+export interface ReadWatcher {
+  afterRead(): void;
+}
+
 /**
  * One subscriber or publisher connection. `messages` counts whole data messages received.
  */
@@ -37,6 +42,8 @@ export class RawWebSocket {
   messages = 0;
   closeCode = 0;
   socket!: net.Socket;
+  /** Run after each read of this socket. */
+  watcher: ReadWatcher | undefined;
   /** Resolves when the server answered 101, rejects with its status line otherwise. */
   readonly upgraded: Promise<void>;
 
@@ -132,7 +139,7 @@ export class RawWebSocket {
     } else {
       this.#frames(buffer, 0, length);
     }
-    received.afterRead?.();
+    this.watcher?.afterRead();
   }
 
   #frames(buf: Buffer, start: number, end: number): void {
