@@ -49,7 +49,8 @@ export function serverSpecs(): ServerSpec[] {
       args: [...tsx, join(ROOT, 'bench', 'baselines', 'corked-ws.ts')],
     },
   ];
-  const bunEntry = findEntry('bun');
+  const modTs = join(ROOT, 'mod.ts');
+  const hasRuntimeCli = (runtime: string) => existsSync(join(ROOT, 'src', 'adapters', runtime, 'cli.ts'));
   specs.push(
     {
       id: 'broker-bun',
@@ -57,12 +58,11 @@ export function serverSpecs(): ServerSpec[] {
       runtime: 'bun',
       baseline: 'naive-bun',
       command: join(BIN, 'bun'),
-      args: bunEntry ? ['run', bunEntry, '-l', 'http://127.0.0.1:0', ...BROKER_ARGS] : [],
-      unavailable: bunEntry ? undefined : 'no Bun entrypoint in this checkout',
+      args: ['run', modTs, '-l', 'http://127.0.0.1:0', ...BROKER_ARGS],
+      unavailable: hasRuntimeCli('bun') ? undefined : 'no Bun adapter in this checkout',
     },
     { id: 'naive-bun', label: 'naive Bun native pub/sub', runtime: 'bun', command: join(BIN, 'bun'), args: ['run', join(ROOT, 'bench', 'baselines', 'naive-bun.ts')] },
   );
-  const denoEntry = findEntry('deno');
   specs.push(
     {
       id: 'broker-deno',
@@ -70,23 +70,12 @@ export function serverSpecs(): ServerSpec[] {
       runtime: 'deno',
       baseline: 'naive-deno',
       command: join(BIN, 'deno'),
-      args: denoEntry ? ['run', '-A', denoEntry, '-l', 'http://127.0.0.1:0', ...BROKER_ARGS] : [],
-      unavailable: denoEntry ? undefined : 'no Deno entrypoint in this checkout',
+      args: ['run', '-q', '-P', modTs, '-l', 'http://127.0.0.1:0', ...BROKER_ARGS],
+      unavailable: hasRuntimeCli('deno') ? undefined : 'no Deno adapter in this checkout',
     },
     { id: 'naive-deno', label: 'naive Deno server', runtime: 'deno', command: join(BIN, 'deno'), args: ['run', '-A', join(ROOT, 'bench', 'baselines', 'naive-deno.ts')] },
   );
   return specs;
-}
-
-/** The runtime adapter's CLI entrypoint for Bun or Deno, wherever the runtimes work put it. */
-function findEntry(runtime: 'bun' | 'deno'): string | undefined {
-  const candidates = [
-    join(ROOT, 'src', 'adapters', runtime, 'cli.ts'),
-    join(ROOT, 'src', 'adapters', `${runtime}-cli.ts`),
-    join(ROOT, 'src', 'adapters', runtime, 'main.ts'),
-    join(ROOT, 'src', 'adapters', `${runtime}.ts`),
-  ];
-  return candidates.find((path) => existsSync(path) && /Listening at/.test(readFileSync(path, 'utf8')));
 }
 
 export interface RunningServer {
