@@ -143,6 +143,12 @@ async function runOnce(scenario: ScenarioId, spec: ServerSpec, round: number): P
   try {
     await sleep(300);
     const plan = planFor(scenario, spec, server);
+    if (plan.hold) {
+      // Warm the server's handshake path first (code loaded and compiled, heap grown for it),
+      // so the memory measured next is what the connections hold, not start-up costs.
+      await runLoadgen({ ...plan, subscribers: 500 }, async () => {}, () => {});
+      await sleep(1000);
+    }
     const rssBefore = treeRss(pid);
     let rssAfter = 0;
     let cpuStart = 0;

@@ -54,7 +54,8 @@ export class BrokerCore {
   readonly pushPull: PushPull;
   cluster: ClusterHooks = {};
 
-  readonly #attachments = new Map<Receiver, Attachment[]>();
+  /** One attachment as itself (the common case: a socket is one subscriber), several as a list. */
+  readonly #attachments = new Map<Receiver, Attachment | Attachment[]>();
   readonly #ancestorCache = new Map<string, string[]>();
 
   constructor(readonly limits: CoreLimits) {
@@ -180,7 +181,7 @@ export class BrokerCore {
   detach(receiver: Receiver): void {
     const attachments = this.#attachments.get(receiver);
     if (!attachments) return;
-    for (const { kind, topic } of [...attachments]) {
+    for (const { kind, topic } of Array.isArray(attachments) ? [...attachments] : [attachments]) {
       if (kind === 'sub') this.removeTopicSubscriber(topic, receiver);
       else if (kind === 'bus') this.leaveBus(topic, receiver);
       else this.removePuller(topic, receiver);
@@ -228,21 +229,29 @@ export class BrokerCore {
   }
 
   #attach(receiver: Receiver, attachment: Attachment): void {
-    const list = this.#attachments.get(receiver);
-    if (list) {
-      list.push(attachment);
+    const existing = this.#attachments.get(receiver);
+    if (Array.isArray(existing)) {
+      existing.push(attachment);
       return;
     }
-    this.#attachments.set(receiver, [attachment]);
+    if (existing) {
+      this.#attachments.set(receiver, [existing, attachment]);
+      return;
+    }
+    this.#attachments.set(receiver, attachment);
     // Attached anew after being dropped as a slow consumer: it gets messages again.
     this.delivery.readmit(receiver);
   }
 
   #detachOne(receiver: Receiver, kind: Attachment['kind'], topic: string): void {
-    const list = this.#attachments.get(receiver);
-    if (!list) return;
-    const index = list.findIndex((a) => a.kind === kind && a.topic === topic);
-    if (index !== -1) list.splice(index, 1);
-    if (list.length === 0) this.#attachments.delete(receiver);
+    const existing = this.#attachments.get(receiver);
+    if (!existing) return;
+    if (!Array.isArray(existing)) {
+      if (existing.kind === kind && existing.topic === topic) this.#attachments.delete(receiver);
+      return;
+    }
+    const index = existing.findIndex((a) => a.kind === kind && a.topic === topic);
+    if (index !== -1) existing.splice(index, 1);
+    if (existing.length === 0) this.#attachments.delete(receiver);
   }
 }

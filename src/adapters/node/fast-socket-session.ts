@@ -64,68 +64,89 @@ function flushAll(): void {
 }
 
 export class FastSocketSession implements Session, Receiver {
-  readonly receiver: Receiver = this;
-  lastActivity = clock.now;
-  awaitingPong = false;
   /** Written by the core during a publish (see Receiver). Declared so every session has one shape. */
   lastPublish = 0;
 
-  #first: Buffer | undefined;
-  #more: Buffer[] | undefined;
-  #count = 0;
-  #bytes = 0;
+  /** Frames collected this turn: one buffer, or a list once there are several. */
+  #pending: Buffer | Buffer[] | undefined = undefined;
+  #pendingBytes = 0;
+  #activeAt = clock.now;
+  /** `socket.bytesRead` when `#activeAt` was last refreshed from it. */
+  #readSeen = 0;
+  /** `socket.bytesRead` when the last unanswered ping went out; -1 when none is pending. */
+  #readAtPing = -1;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly socket: Socket,
-  ) {
-    ws.on('pong', () => {
-      this.awaitingPong = false;
-      this.lastActivity = clock.now;
-    });
+  ) {}
+
+  get receiver(): Receiver {
+    return this;
+  }
+
+  // Activity and pong answers are read off the socket's byte count instead of listening for
+  // each frame and pong: no listener, no closure per idle connection. Anything the peer sends
+  // (a pong, any frame) is activity, and proves it alive after a ping.
+  get lastActivity(): number {
+    const read = this.socket.bytesRead;
+    if (read !== this.#readSeen) {
+      this.#readSeen = read;
+      this.#activeAt = clock.now;
+    }
+    return this.#activeAt;
+  }
+
+  set lastActivity(at: number) {
+    this.#activeAt = at;
+  }
+
+  get awaitingPong(): boolean {
+    return this.#readAtPing !== -1 && this.socket.bytesRead === this.#readAtPing;
+  }
+
+  set awaitingPong(waiting: boolean) {
+    this.#readAtPing = waiting ? this.socket.bytesRead : -1;
   }
 
   deliver(message: BrokerMessage): void {
     const frame = message.prepared(SERVER_FRAME, serverFrame);
-    if (this.#count === 0) {
-      this.#first = frame;
+    const pending = this.#pending;
+    if (pending === undefined) {
+      this.#pending = frame;
       if (collecting.length === 0) process.nextTick(flushAll);
       collecting.push(this);
+    } else if (Array.isArray(pending)) {
+      pending.push(frame);
     } else {
-      (this.#more ??= []).push(frame);
+      this.#pending = [pending, frame];
     }
-    this.#count++;
-    this.#bytes += frame.length;
-    this.lastActivity = clock.now;
+    this.#pendingBytes += frame.length;
+    this.#activeAt = clock.now;
   }
 
   bufferedAmount(): number {
-    return this.#bytes + this.socket.writableLength;
+    return this.#pendingBytes + this.socket.writableLength;
   }
 
   /** Writes what this turn collected: one write, or one writev when it is large. */
   flush(): void {
-    if (this.#count === 0) return;
-    const first = this.#first!;
-    const more = this.#more;
-    const count = this.#count;
-    const bytes = this.#bytes;
-    this.#first = undefined;
-    this.#count = 0;
-    this.#bytes = 0;
-    if (more) this.#more = undefined;
+    const pending = this.#pending;
+    if (pending === undefined) return;
+    const bytes = this.#pendingBytes;
+    this.#pending = undefined;
+    this.#pendingBytes = 0;
     // After a close frame (ours or the peer's) no data frame may follow.
     if (this.ws.readyState !== OPEN || this.socket.destroyed) return;
-    if (count === 1) {
-      this.socket.write(first);
+    const socket = this.socket;
+    if (!Array.isArray(pending)) {
+      socket.write(pending);
     } else if (bytes <= CONCAT_LIMIT) {
-      more!.unshift(first);
-      this.socket.write(Buffer.concat(more!, bytes));
+      socket.write(Buffer.concat(pending, bytes));
     } else {
-      this.socket.cork();
-      this.socket.write(first);
-      for (const frame of more!) this.socket.write(frame);
-      this.socket.uncork();
+      socket.cork();
+      for (const frame of pending) socket.write(frame);
+      socket.uncork();
     }
   }
 
@@ -151,10 +172,8 @@ export class FastSocketSession implements Session, Receiver {
   }
 
   #discard(): void {
-    this.#first = undefined;
-    this.#more = undefined;
-    this.#count = 0;
-    this.#bytes = 0;
+    this.#pending = undefined;
+    this.#pendingBytes = 0;
   }
 }
 

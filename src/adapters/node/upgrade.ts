@@ -12,12 +12,12 @@ import type { Hono } from 'hono';
 import { WSContext, defineWebSocketHelper, type WSEvents, type WSMessageReceive } from 'hono/ws';
 import { BrokerMessage } from '../../message.ts';
 import { DIRECT_FRAME, type DirectFrameEvents } from '../../app/direct-frames.ts';
+import { upgradeRequest } from './upgrade-request.ts';
 
 const UPGRADE_SLOT = Symbol('broker-hono upgrade slot');
 
 interface UpgradeSlot {
   events?: WSEvents<WebSocket> & DirectFrameEvents;
-  url?: string;
 }
 
 type NodeEnv = { [UPGRADE_SLOT]?: UpgradeSlot; incoming?: IncomingMessage };
@@ -27,7 +27,6 @@ export const upgradeWebSocket = defineWebSocketHelper<WebSocket>(async (c, event
   const slot = (c.env as NodeEnv | undefined)?.[UPGRADE_SLOT];
   if (!slot || c.req.header('upgrade')?.toLowerCase() !== 'websocket') return;
   slot.events = events as WSEvents<WebSocket> & DirectFrameEvents;
-  slot.url = c.req.url;
   // A placeholder: the real answer is the 101 that `ws` writes once the route said yes.
   return new Response(null, { status: 200 });
 });
@@ -49,11 +48,11 @@ export function attachUpgrades(app: Hono, servers: Server[], options: UpgradeOpt
   wss.on('wsClientError', (_error, socket) => socket.destroy());
 
   const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     const slot: UpgradeSlot = {};
     let response: Response;
     try {
-      response = await app.fetch(toRequest(request), { incoming: request, [UPGRADE_SLOT]: slot } satisfies NodeEnv);
+      response = await app.fetch(upgradeRequest(request), { incoming: request, [UPGRADE_SLOT]: slot } satisfies NodeEnv);
     } catch {
       response = new Response('{"error":"internal error"}', { status: 500 });
     }
@@ -63,25 +62,14 @@ export function attachUpgrades(app: Hono, servers: Server[], options: UpgradeOpt
       return;
     }
     const events = slot.events;
-    const url = slot.url!;
-    wss.handleUpgrade(request, socket, head, (ws) => wire(ws, events, url));
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      // From here `ws` handles the socket's errors.
+      socket.off('error', destroyOnError);
+      wire(ws, events);
+    });
   };
   for (const server of servers) server.on('upgrade', onUpgrade);
   return wss;
-}
-
-function toRequest(incoming: IncomingMessage): Request {
-  const headers = new Headers();
-  for (let i = 0; i < incoming.rawHeaders.length; i += 2) {
-    try {
-      headers.append(incoming.rawHeaders[i]!, incoming.rawHeaders[i + 1]!);
-    } catch {
-      // A header the fetch API will not hold (odd bytes) is not one the broker reads.
-    }
-  }
-  const host = incoming.headers.host && /^[A-Za-z0-9.\-:[\]]+$/.test(incoming.headers.host) ? incoming.headers.host : 'localhost';
-  const path = incoming.url?.startsWith('/') ? incoming.url : '/';
-  return new Request(`http://${host}${path}`, { method: 'GET', headers });
 }
 
 async function writeRefusal(socket: Duplex, response: Response): Promise<void> {
@@ -100,38 +88,70 @@ async function writeRefusal(socket: Duplex, response: Response): Promise<void> {
   if (!socket.destroyed) socket.end(Buffer.concat([Buffer.from(head), bodyBytes]));
 }
 
+/**
+ * What `WSContext` needs of a `ws` socket: one small object per connection with its methods on
+ * the prototype (closures would cost memory on every one of thousands of idle connections).
+ */
+class NodeSocketInit {
+  constructor(readonly raw: WebSocket) {}
+
+  send(data: string | ArrayBuffer | Uint8Array): void {
+    this.raw.send(data);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.raw.close(code, reason);
+  }
+
+  get readyState(): 0 | 1 | 2 | 3 {
+    return this.raw.readyState as 0 | 1 | 2 | 3;
+  }
+}
+
+function ignoreError(): void {
+  // ws closes the socket itself (1002/1007/1009) and emits 'close' next.
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
+/** The broker's own events of a socket accepted with `DIRECT_FRAME` (see direct-frames.ts). */
+const DIRECT_EVENTS = Symbol('broker-hono direct events');
+type DirectSocket = WebSocket & { [DIRECT_EVENTS]: WSEvents<WebSocket> & Required<DirectFrameEvents> };
+
+// Shared listeners (`this` is the socket): no closures kept per idle connection.
+function onDirectMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  const bytes = toBytes(data);
+  // Text stays the bytes ws has already checked to be UTF-8, decoded only if someone needs it.
+  (this as DirectSocket)[DIRECT_EVENTS][DIRECT_FRAME](isBinary ? new BrokerMessage(bytes) : BrokerMessage.fromUtf8(bytes));
+}
+
+function onDirectClose(this: WebSocket, code: number, reason: Buffer): void {
+  (this as DirectSocket)[DIRECT_EVENTS].onClose?.(new CloseEvent('close', { code, reason: reason.toString() }), new WSContext(new NodeSocketInit(this)));
+}
+
 /** Connects one accepted `ws` socket to the route's Hono events. */
-function wire(ws: WebSocket, events: WSEvents<WebSocket> & DirectFrameEvents, url: string): void {
-  const context = new WSContext<WebSocket>({
-    send: (data) => ws.send(data as Buffer | string),
-    close: (code, reason) => ws.close(code, reason),
-    raw: ws,
-    get readyState() {
-      return ws.readyState as 0 | 1 | 2 | 3;
-    },
-    url,
-  });
-  ws.on('error', () => {
-    // ws closes the socket itself (1002/1007/1009) and emits 'close' next.
-  });
-  ws.on('close', (code, reason) => {
-    events.onClose?.(new CloseEvent('close', { code, reason: reason.toString() }), context);
-  });
-  const direct = events[DIRECT_FRAME];
-  if (direct) {
-    // The broker's own routes: each frame straight to its handler as a message, no MessageEvent,
-    // and text stays the bytes ws has already checked to be UTF-8 (decoded only if needed).
-    ws.on('message', (data, isBinary) => {
-      const bytes = toBytes(data);
-      direct(isBinary ? new BrokerMessage(bytes) : BrokerMessage.fromUtf8(bytes));
+function wire(ws: WebSocket, events: WSEvents<WebSocket> & DirectFrameEvents): void {
+  const context = new WSContext<WebSocket>(new NodeSocketInit(ws));
+  ws.on('error', ignoreError);
+  if (events[DIRECT_FRAME]) {
+    // The broker's own routes: each frame straight to its handler as a message, no MessageEvent.
+    const socket = ws as DirectSocket;
+    socket[DIRECT_EVENTS] = events as DirectSocket[typeof DIRECT_EVENTS];
+    socket.on('close', onDirectClose);
+    socket.on('message', onDirectMessage);
+  } else {
+    ws.on('close', (code, reason) => {
+      events.onClose?.(new CloseEvent('close', { code, reason: reason.toString() }), context);
     });
-  } else if (events.onMessage) {
-    const onMessage = events.onMessage;
-    ws.on('message', (data, isBinary) => {
-      const payload = isBinary ? toBytes(data) : data.toString();
-      // Bytes go through as they are (no copy into a new ArrayBuffer); the app accepts views.
-      onMessage(new MessageEvent('message', { data: payload }) as MessageEvent<WSMessageReceive>, context);
-    });
+    if (events.onMessage) {
+      ws.on('message', (data, isBinary) => {
+        const payload = isBinary ? toBytes(data) : data.toString();
+        // Bytes go through as they are (no copy into a new ArrayBuffer); the app accepts views.
+        events.onMessage!(new MessageEvent('message', { data: payload }) as MessageEvent<WSMessageReceive>, context);
+      });
+    }
   }
   events.onOpen?.(new Event('open'), context);
 }
