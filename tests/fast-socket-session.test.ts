@@ -14,6 +14,7 @@ import { WebSocketServer, WebSocket } from 'ws';
 import { WSContext } from 'hono/ws';
 import { BrokerMessage } from '../src/message.ts';
 import { genericSocketSession } from '../src/app/socket-session.ts';
+import { clock } from '../src/app/sessions.ts';
 import { FastSocketSession, fastSocketFor, fastSocketSessions } from '../src/adapters/node/fast-socket-session.ts';
 import { serverFrame } from '../src/adapters/node/server-frame.ts';
 import { serveBroker, type RunningBroker } from '../src/adapters/node/serve.ts';
@@ -21,11 +22,11 @@ import { nodeCli, stats, waitForStats, type RunningServer } from './helpers/serv
 import { open, type TestClient } from './helpers/ws-client.ts';
 
 /** A `ws` server on a free port and one client connected to it; both sides handed over. */
-async function wsPair(perMessageDeflate: boolean): Promise<{ server: WebSocket; client: WebSocket; close(): Promise<void> }> {
+async function wsPair(perMessageDeflate: boolean, clientOptions: WebSocket.ClientOptions = {}): Promise<{ server: WebSocket; client: WebSocket; close(): Promise<void> }> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate });
   await new Promise((resolve) => wss.once('listening', resolve));
   const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
-  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { perMessageDeflate });
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { perMessageDeflate, ...clientOptions });
   await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
   const server = await accepted;
   return {
@@ -98,6 +99,46 @@ describe('ws internals the fast path writes through', () => {
       const got = new Promise<string>((resolve) => pair.client.once('message', (data) => resolve(data.toString())));
       session.receiver.deliver(new BrokerMessage('through ws.send'));
       assert.equal(await got, 'through ws.send');
+    } finally {
+      await pair.close();
+    }
+  });
+});
+
+describe('liveness on the fast path (read off the socket, no listeners)', () => {
+  it('a pong answers the ping', async () => {
+    const pair = await wsPair(false);
+    try {
+      const session = new FastSocketSession(pair.server, fastSocketFor(pair.server)!);
+      assert.equal(session.awaitingPong, false);
+      session.awaitingPong = true;
+      session.ping();
+      // ws clients answer pings by themselves.
+      for (let i = 0; i < 500 && session.awaitingPong; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(session.awaitingPong, false);
+
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('a peer that does not answer stays awaited; anything it sends counts as activity', async () => {
+    const pair = await wsPair(false, { autoPong: false });
+    try {
+      const session = new FastSocketSession(pair.server, fastSocketFor(pair.server)!);
+      const pinged = new Promise((resolve) => pair.client.once('ping', resolve));
+      session.awaitingPong = true;
+      session.ping();
+      await pinged;
+      assert.equal(session.awaitingPong, true, 'no byte came back, yet the ping counts as answered');
+
+      session.lastActivity = 0;
+      assert.equal(session.lastActivity, 0);
+      const arrived = new Promise((resolve) => pair.server.once('message', resolve));
+      pair.client.send('still here');
+      await arrived;
+      assert.equal(session.lastActivity, clock.now);
+      assert.equal(session.awaitingPong, false);
     } finally {
       await pair.close();
     }

@@ -79,7 +79,9 @@ export class FastSocketSession implements Session, Receiver {
   constructor(
     private readonly ws: WebSocket,
     private readonly socket: Socket,
-  ) {}
+  ) {
+    this.#readSeen = socket.bytesRead;
+  }
 
   get receiver(): Receiver {
     return this;
