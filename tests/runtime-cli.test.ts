@@ -219,6 +219,21 @@ describe('deno: a missing permission is one line naming the flag to add', () => 
     expectPermissionLine(result, '--allow-read', /read access to ".*unreadable-without-permission\.json"/);
   });
 
+  it('`deno task start` runs the same broker (and passes the arguments on)', async () => {
+    const server = await spawnBroker(DENO, ['task', 'start', '-l', 'http://127.0.0.1:0', '-m', 'production'], { timeoutMs: 60_000 });
+    try {
+      await waitForOutput(server, (text) => /in production mode/.test(text));
+      assert.equal((await fetch(`${server.httpUrl}/healthz`)).status, 200);
+      const subscriber = await open(`${server.wsUrl}/sub/task`);
+      await waitForStats(server, (s) => s.subscribers === 1, 10_000);
+      const exited = server.stop('SIGTERM');
+      assert.equal((await subscriber.closed).code, 1001);
+      assert.equal(await exited, 0);
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  });
+
   it("deno.json's permission set allows exactly the environment variables the CLI reads", () => {
     const config = JSON.parse(readFileSync(join(ROOT, 'deno.json'), 'utf8')) as { permissions: { default: { env: string[] } } };
     assert.deepEqual([...config.permissions.default.env].sort(), [...CLI_ENVIRONMENT].sort());
