@@ -234,9 +234,9 @@ describe('deno: a missing permission is one line naming the flag to add', () => 
     }
   });
 
-  it("deno.json's permission set allows exactly the environment variables the CLI reads", () => {
+  it("deno.json's permission set allows every environment variable the CLI reads", () => {
     const config = JSON.parse(readFileSync(join(ROOT, 'deno.json'), 'utf8')) as { permissions: { default: { env: string[] } } };
-    assert.deepEqual([...config.permissions.default.env].sort(), [...CLI_ENVIRONMENT].sort());
+    for (const name of CLI_ENVIRONMENT) assert.ok(config.permissions.default.env.includes(name), name);
   });
 });
 
