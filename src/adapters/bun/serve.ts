@@ -50,15 +50,18 @@ export async function serveBroker(input: BunServeInit = {}): Promise<RunningBrok
   try {
     for (const address of options.listen) {
       const { host, port } = splitListen(address);
-      let server: Bun.Server<BunWebSocketData>;
-      try {
-        server = Bun.serve({
-          // `*`: every interface, IPv6 and IPv4 alike (as Node's default listen does).
-          hostname: host ?? '::',
+      const serve = (hostname: string) =>
+        Bun.serve({
+          hostname,
           port,
           fetch: (request, server) => broker.app.fetch(request, { server }),
           websocket: websocketHandler,
         });
+      let server: Bun.Server<BunWebSocketData>;
+      try {
+        // `*`: every interface, IPv6 and IPv4 alike, as Node's default listen does; IPv4 alone
+        // where the machine has no IPv6.
+        server = host !== undefined ? serve(host) : serveEverywhere(serve);
       } catch (error) {
         throw new ListenError(`cannot listen at ${address}: ${listenReason(error)}`);
       }
@@ -75,6 +78,15 @@ export async function serveBroker(input: BunServeInit = {}): Promise<RunningBrok
     urls,
     close: (deadlineMs = 4000) => shutdown(broker, servers, deadlineMs),
   };
+}
+
+function serveEverywhere<T>(serve: (hostname: string) => T): T {
+  try {
+    return serve('::');
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'EADDRINUSE') throw error;
+    return serve('0.0.0.0');
+  }
 }
 
 function listenReason(error: unknown): string {

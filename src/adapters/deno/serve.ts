@@ -46,16 +46,18 @@ export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<Creat
 }
 
 function listen(broker: Broker, host: string | undefined, port: number, address: string): Deno.HttpServer<Deno.NetAddr> {
+  const serve = (hostname: string) =>
+    Deno.serve({ hostname, port, onListen() {} }, (request, info) => broker.app.fetch(request, { info }));
   try {
-    return Deno.serve(
-      {
-        // `*`: every interface, IPv6 and IPv4 alike (as Node's default listen does).
-        hostname: host ?? '::',
-        port,
-        onListen() {},
-      },
-      (request, info) => broker.app.fetch(request, { info }),
-    );
+    if (host !== undefined) return serve(host);
+    // `*`: every interface, IPv6 and IPv4 alike, as Node's default listen does; IPv4 alone where
+    // the machine has no IPv6.
+    try {
+      return serve('::');
+    } catch (error) {
+      if (error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.NotCapable) throw error;
+      return serve('0.0.0.0');
+    }
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) throw error;
     const reason =
