@@ -42,7 +42,13 @@ try {
   server = Bun.serve({
     hostname: host ?? '::',
     port: Number(address[2]),
-    fetch: app.fetch,
+    fetch: async (request, server) => {
+      const response = await app.fetch(request, server);
+      // Bun ends a response that sends nothing for its idleTimeout (10 s); an SSE stream is quiet
+      // between messages and pings, and the broker watches its liveness itself.
+      if (response.headers.get('content-type') === 'text/event-stream') server.timeout(request, 0);
+      return response;
+    },
     websocket: {
       ...websocket,
       maxPayloadLength: options.maxMessageSize, // a bigger frame closes the socket with 1009

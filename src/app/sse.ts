@@ -29,6 +29,11 @@ const encoder = new TextEncoder();
 const SSE_EVENT = Object.freeze({ transport: 'sse-event' });
 
 const PING = encoder.encode(': ping\n\n');
+/**
+ * Sent as soon as the stream opens: some HTTP layers (Bun's) hold the response head back until
+ * the body's first bytes, and a quiet topic would leave the client without even a 200.
+ */
+const OPENED = encoder.encode(': ok\n\n');
 
 /** The HTTP layer gets queued events joined into chunks of about this size (fewer writes). */
 const CHUNK_BYTES = 64 * 1024;
@@ -96,6 +101,7 @@ class EventStreamSession implements Session {
       {
         start: (controller) => {
           this.#controller = controller;
+          controller.enqueue(OPENED);
         },
         pull: () => this.#pull(),
         // The client went away (or the HTTP layer gave up): clean up now, not at the next write.

@@ -18,6 +18,9 @@ import { ListenError, type ServingBroker } from '../../cli/run.ts';
 import { listeningUrl, splitListen } from '../listen-address.ts';
 import { pingModeFor, pongReceived } from './liveness.ts';
 import { bunSocketSessions } from './session.ts';
+import { EVENT_STREAM_HEADERS } from '../../app/sse.ts';
+
+const EVENT_STREAM = EVENT_STREAM_HEADERS['content-type'];
 
 export interface RunningBroker extends ServingBroker {
   readonly broker: Broker;
@@ -54,7 +57,13 @@ export async function serveBroker(input: BunServeInit = {}): Promise<RunningBrok
         Bun.serve({
           hostname,
           port,
-          fetch: (request, server) => broker.app.fetch(request, { server }),
+          fetch: async (request, server) => {
+            const response = await broker.app.fetch(request, { server });
+            // Bun ends a response that sends nothing for `idleTimeout` (10 s); an SSE stream is
+            // quiet between messages and pings, and its liveness is the broker's (see sse.ts).
+            if (response.headers.get('content-type') === EVENT_STREAM) server.timeout(request, 0);
+            return response;
+          },
           websocket: websocketHandler,
         });
       let server: Bun.Server<BunWebSocketData>;
