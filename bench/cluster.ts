@@ -13,7 +13,7 @@
  * numbers are sustained throughput, not buffering. Prints a markdown table of medians.
  *
  *   npm run bench:cluster
- *   npm run bench:cluster -- --rounds 3 --messages 5000 --subscribers 20 --payload 64 --window 200
+ *   npm run bench:cluster -- --rounds 3 --messages 5000 --subscribers 20 --payload 64 --window 1000
  *
  * Not a test: it asserts nothing about speed.
  */
@@ -29,7 +29,7 @@ const { values: flags } = parseArgs({
     messages: { type: 'string', default: '20000' },
     subscribers: { type: 'string', default: '50' },
     payload: { type: 'string', default: '64' },
-    window: { type: 'string', default: '200' },
+    window: { type: 'string', default: '1000' },
   },
 });
 const settings = {

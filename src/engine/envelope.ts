@@ -34,9 +34,17 @@ export function randomNodeId(): NodeId {
   return { high: view.getUint32(0), low: view.getUint32(4), hex };
 }
 
-/** Builds the envelope for `message` published to `topic` by `node` as its `sequence`th message. */
-export function encodeEnvelope(node: NodeId, sequence: number, topic: string, message: BrokerMessage): Uint8Array {
-  const topicBytes = encoder.encode(topic);
+/** A topic's UTF-8 bytes, for callers that publish to the same topic again and again. */
+export function topicBytes(topic: string): Uint8Array {
+  return encoder.encode(topic);
+}
+
+/**
+ * Builds the envelope for `message` published to `topic` (`encodedTopic`: its UTF-8 bytes) by
+ * `node` as its `sequence`th message.
+ */
+export function encodeEnvelope(node: NodeId, sequence: number, encodedTopic: Uint8Array, message: BrokerMessage): Uint8Array {
+  const topicBytes = encodedTopic;
   const payload = message.bytes;
   const out = new Uint8Array(HEADER + topicBytes.byteLength + payload.byteLength);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
@@ -63,30 +71,27 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | undefined {
   if (bytes.byteLength < HEADER) return undefined;
   const kind = bytes[0];
   if (kind !== KIND_TEXT && kind !== KIND_BINARY) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const topicLength = view.getUint32(13);
+  const topicLength = uint32(bytes, 13);
   const payloadStart = HEADER + topicLength;
   if (payloadStart > bytes.byteLength) return undefined;
   const topic = decoder.decode(bytes.subarray(HEADER, payloadStart));
   const payload = bytes.subarray(payloadStart);
   return {
-    nodeHigh: view.getUint32(1),
-    nodeLow: view.getUint32(5),
-    sequence: view.getUint32(9),
+    nodeHigh: uint32(bytes, 1),
+    nodeLow: uint32(bytes, 5),
+    sequence: uint32(bytes, 9),
     topic,
     // Text was valid UTF-8 when its node took it in: keep the bytes, decode only if asked.
     message: kind === KIND_TEXT ? BrokerMessage.fromUtf8(payload) : new BrokerMessage(payload),
   };
 }
 
-/** True when the envelope was sent by `node` (its own echo from Redis). */
-export function isFrom(envelope: Envelope, node: NodeId): boolean {
-  return envelope.nodeHigh === node.high && envelope.nodeLow === node.low;
+/** True when `bytes` is an envelope sent by `node` (its own echo from Redis), read from the header alone. */
+export function sentBy(bytes: Uint8Array, node: NodeId): boolean {
+  return bytes.byteLength >= HEADER && uint32(bytes, 5) === node.low && uint32(bytes, 1) === node.high;
 }
 
-/** Sender and sequence only, read without decoding the rest (drops echoes and repeats cheaply). */
-export function peekOrigin(bytes: Uint8Array): { nodeHigh: number; nodeLow: number; sequence: number } | undefined {
-  if (bytes.byteLength < HEADER) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER);
-  return { nodeHigh: view.getUint32(1), nodeLow: view.getUint32(5), sequence: view.getUint32(9) };
+/** Big-endian unsigned 32-bit read (no DataView per message on the receive path). */
+export function uint32(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
 }

@@ -22,7 +22,7 @@ import type { BrokerMessage } from '../message.ts';
 import type { Receiver } from '../receiver.ts';
 import type { ClusterEngine, EngineInit } from './engine.ts';
 import type { RedisRole, RedisTransport, RedisTransportFactory } from './redis-transport.ts';
-import { decodeEnvelope, encodeEnvelope, peekOrigin, randomNodeId, type NodeId } from './envelope.ts';
+import { decodeEnvelope, encodeEnvelope, randomNodeId, sentBy, topicBytes, type NodeId } from './envelope.ts';
 import { CHANNEL_KIND, redactRedisUrl, redisDatabase, redisNames, type RedisNames } from './redis-keys.ts';
 import { SCRIPTS, pushTopicKeys, type ScriptName } from './push-scripts.ts';
 import { SubscriptionSync } from './subscription-sync.ts';
@@ -75,7 +75,8 @@ export class RedisEngine implements ClusterEngine {
   readonly #pendingLeaves = new Map<string, Set<string>>();
   /** Push topics whose shared queue still holds messages this node's pullers could take. */
   readonly #needsDrain = new Set<string>();
-  readonly #subChannelCache = new Map<string, string[]>();
+  /** Per published topic: its UTF-8 bytes and its ancestors' channels (publishers repeat topics). */
+  readonly #topicCache = new Map<string, { bytes: Uint8Array; subChannels: string[] }>();
 
   readonly hooks: ClusterHooks;
 
@@ -280,13 +281,18 @@ export class RedisEngine implements ClusterEngine {
     return waiting && withTimeout(waiting, PREPARE_TIMEOUT_MS);
   }
 
-  #forwardPublish(topic: string, message: BrokerMessage): void {
-    let channels = this.#subChannelCache.get(topic);
-    if (!channels) {
-      channels = this.#core.ancestorsOf(topic).map((name) => this.#names.subChannel(name));
-      if (this.#subChannelCache.size >= 10_000) this.#subChannelCache.clear();
-      this.#subChannelCache.set(topic, channels);
+  #topicInfo(topic: string): { bytes: Uint8Array; subChannels: string[] } {
+    let info = this.#topicCache.get(topic);
+    if (!info) {
+      info = { bytes: topicBytes(topic), subChannels: this.#core.ancestorsOf(topic).map((name) => this.#names.subChannel(name)) };
+      if (this.#topicCache.size >= 10_000) this.#topicCache.clear();
+      this.#topicCache.set(topic, info);
     }
+    return info;
+  }
+
+  #forwardPublish(topic: string, message: BrokerMessage): void {
+    const channels = this.#topicInfo(topic).subChannels;
     if (channels.length === 1) {
       this.#forward(channels[0]!, topic, message);
       return;
@@ -309,7 +315,7 @@ export class RedisEngine implements ClusterEngine {
       return undefined;
     }
     this.#sequence = (this.#sequence + 1) >>> 0;
-    return encodeEnvelope(this.node, this.#sequence, topic, message);
+    return encodeEnvelope(this.node, this.#sequence, this.#topicInfo(topic).bytes, message);
   }
 
   #track(sent: Promise<unknown>, bytes: number): void {
@@ -332,16 +338,16 @@ export class RedisEngine implements ClusterEngine {
       this.#onRoutedPush(payload);
       return;
     }
-    const origin = peekOrigin(payload);
-    if (!origin || (origin.nodeHigh === this.node.high && origin.nodeLow === this.node.low)) return;
+    if (sentBy(payload, this.node)) return;
     if (kind === CHANNEL_KIND.sub) {
-      // One publish reaches a node once per ancestor channel it holds, back to back: keep one.
-      if (origin.sequence === this.#lastSequence && origin.nodeLow === this.#lastLow && origin.nodeHigh === this.#lastHigh) return;
-      this.#lastSequence = origin.sequence;
-      this.#lastHigh = origin.nodeHigh;
-      this.#lastLow = origin.nodeLow;
       const envelope = decodeEnvelope(payload);
-      if (envelope) this.#core.deliverPublish(envelope.topic, envelope.message);
+      if (!envelope) return;
+      // One publish reaches a node once per ancestor channel it holds, back to back: keep one.
+      if (envelope.sequence === this.#lastSequence && envelope.nodeLow === this.#lastLow && envelope.nodeHigh === this.#lastHigh) return;
+      this.#lastSequence = envelope.sequence;
+      this.#lastHigh = envelope.nodeHigh;
+      this.#lastLow = envelope.nodeLow;
+      this.#core.deliverPublish(envelope.topic, envelope.message);
     } else if (kind === CHANNEL_KIND.bus) {
       const envelope = decodeEnvelope(payload);
       if (envelope) this.#core.bus.send(envelope.topic, envelope.message);
