@@ -296,6 +296,24 @@ describe('cluster mode (three nodes on one Redis)', () => {
     await waitUntil('registry empty', async () => (await registeredPullers(topic)).length === 0);
   });
 
+  test('Redis that stops answering (frozen, connections open): health 503, then 200 and delivery once it answers again', async () => {
+    const remote = await client(`${c.wsUrl}/sub/frozen`);
+    await post(a, '/pub/frozen', 'before');
+    await remote.waitFor(1, 10_000);
+    redis.pause();
+    try {
+      await waitUntil('a frozen Redis noticed', async () => (await health(a)).status === 503, 15_000);
+      assert.match((await health(a)).body, /redis: no answer to the heartbeat/);
+    } finally {
+      redis.resume();
+    }
+    await waitHealthy(a, 15_000);
+    await waitHealthy(c, 15_000);
+    await post(a, '/pub/frozen', 'after');
+    await waitUntil('delivery after the freeze', () => remote.texts().includes('after'), 10_000);
+    assert.equal(remote.texts()[0], 'before');
+  });
+
   test('Redis killed and restarted during traffic: local service goes on, health 503 then 200, delivery resumes', async () => {
     const localOnA = await client(`${a.wsUrl}/sub/fault`);
     const remoteOnB = await client(`${b.wsUrl}/sub/fault`);

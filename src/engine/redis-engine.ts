@@ -30,6 +30,8 @@ import { SubscriptionSync } from './subscription-sync.ts';
 /** Heartbeat period, and how long a silent node counts as alive (its pullers are then dropped). */
 const HEARTBEAT_MS = 1000;
 const ALIVE_TTL_MS = 5000;
+/** A heartbeat unanswered for this long means Redis hangs: the node reports itself unhealthy. */
+const HEARTBEAT_TIMEOUT_MS = 3000;
 /** Longest a new subscriber's upgrade waits for its Redis subscription. */
 const PREPARE_TIMEOUT_MS = 2000;
 /** Bytes handed to Redis and not yet acknowledged; past it forwards are dropped and counted. */
@@ -53,6 +55,9 @@ export class RedisEngine implements ClusterEngine {
   #commandConnected = false;
   #subscriberUp = false;
   #everHealthy = false;
+  /** The last heartbeat got no answer in time (Redis hangs, or the link does). */
+  #stalled = false;
+  #heartbeatPending = false;
   #wasHealthy = false;
   #lastError: string | undefined;
   #connectWaiters: Array<() => void> = [];
@@ -129,7 +134,7 @@ export class RedisEngine implements ClusterEngine {
     if (this.#closing) return 'redis: closed';
     if (this.#healthy()) return undefined;
     const where = redactRedisUrl(this.#url);
-    if (!this.#commandUp || !this.#subscriberUp) return `redis: ${this.#lastError ?? 'connecting'} (${where})`;
+    if (!this.#commandUp || !this.#subscriberUp || this.#stalled) return `redis: ${this.#lastError ?? 'connecting'} (${where})`;
     return `redis: resubscribing (${where})`;
   }
 
@@ -152,13 +157,15 @@ export class RedisEngine implements ClusterEngine {
   // --- connection state ---------------------------------------------------------------------
 
   #healthy(): boolean {
-    return this.#commandUp && this.#subscriberUp && this.#sync.settled;
+    return this.#commandUp && this.#subscriberUp && this.#sync.settled && !this.#stalled;
   }
 
   #down(role: RedisRole): void {
     if (role === 'command') {
       this.#commandConnected = false;
       this.#commandUp = false;
+      this.#stalled = false;
+      this.#heartbeatPending = false;
       this.#commandEpoch++;
     } else if (this.#subscriberUp) {
       this.#subscriberUp = false;
@@ -240,15 +247,33 @@ export class RedisEngine implements ClusterEngine {
 
   #beat(): void {
     if (!this.#commandUp || this.#closing) return;
+    if (this.#heartbeatPending) return;
     const epoch = this.#commandEpoch;
+    this.#heartbeatPending = true;
+    // A Redis that stops answering keeps the connection open: only a timer notices.
+    const timer = setTimeout(() => {
+      if (epoch !== this.#commandEpoch || this.#stalled) return;
+      this.#lastError = `no answer to the heartbeat for ${HEARTBEAT_TIMEOUT_MS} ms`;
+      this.#stalled = true;
+      this.#updateHealth();
+    }, HEARTBEAT_TIMEOUT_MS);
+    const answered = () => {
+      clearTimeout(timer);
+      this.#heartbeatPending = false;
+    };
     this.#script('heartbeat', [this.#names.aliveKey(this.node.hex)], [String(ALIVE_TTL_MS)]).then(
       (existed) => {
+        answered();
+        if (this.#stalled && epoch === this.#commandEpoch) {
+          this.#stalled = false;
+          this.#updateHealth();
+        }
         // Our alive key had expired (this process stalled): others may have dropped our pullers.
         if (Number(existed) === 0 && epoch === this.#commandEpoch) {
           for (const topic of this.#pullersByTopic.keys()) void this.#join(topic);
         }
       },
-      () => {},
+      () => answered(),
     );
     for (const topic of this.#needsDrain) this.#drain(topic);
   }
@@ -310,7 +335,7 @@ export class RedisEngine implements ClusterEngine {
 
   /** The envelope, or undefined (counted) when Redis cannot take it now. */
   #pack(topic: string, message: BrokerMessage): Uint8Array | undefined {
-    if (!this.#commandUp || this.#inFlightBytes > MAX_IN_FLIGHT_BYTES) {
+    if (!this.#commandUp || this.#stalled || this.#inFlightBytes > MAX_IN_FLIGHT_BYTES) {
       this.#core.counters.forwardFailures++;
       return undefined;
     }
@@ -421,7 +446,7 @@ export class RedisEngine implements ClusterEngine {
   }
 
   #push(topic: string, message: BrokerMessage): Promise<PushResult> | undefined {
-    if (!this.#commandUp) return undefined; // the local queue serves meanwhile
+    if (!this.#commandUp || this.#stalled) return undefined; // the local queue serves meanwhile
     const payload = this.#pack(topic, message);
     if (!payload) return Promise.resolve('unavailable');
     return this.#pushPayload(topic, payload);

@@ -24,6 +24,10 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts it again on the same port (empty: nothing was saved). */
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open but nothing is answered. */
+  pause(): void;
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void;
   /** A client for looking at Redis from the test; closed by `stop`. */
   client(): Promise<RedisClient>;
   stop(): Promise<void>;
@@ -62,6 +66,8 @@ export async function startRedis(): Promise<RedisServer> {
     url: `redis://127.0.0.1:${port}/0`,
     kill,
     start: launch,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async client() {
       const client = makeClient(`redis://127.0.0.1:${port}/0`);
       client.on('error', () => {});
@@ -70,6 +76,7 @@ export async function startRedis(): Promise<RedisServer> {
       return client;
     },
     async stop() {
+      child?.kill('SIGCONT');
       for (const client of clients) client.destroy();
       await kill();
       rmSync(dir, { recursive: true, force: true });

@@ -15,6 +15,10 @@ export function nodeRedisTransport({ url, name, events }: RedisTransportInit): R
     url,
     name,
     disableOfflineQueue: true,
+    // No per-command timer: node-redis arms an AbortSignal per command by default (a tenth of a
+    // busy publisher's CPU) and it only covers the wait before the command is written anyway.
+    // The engine times its heartbeat itself to notice a Redis that stops answering.
+    commandOptions: { timeout: 0 },
     socket: {
       connectTimeout: 2000,
       // Quick first retries, then once a second (with jitter so nodes do not retry in step).
