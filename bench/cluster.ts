@@ -13,7 +13,7 @@
  * numbers are sustained throughput, not buffering. Prints a markdown table of medians.
  *
  *   npm run bench:cluster
- *   npm run bench:cluster -- --rounds 3 --messages 5000 --subscribers 20 --payload 64 --window 1000
+ *   npm run bench:cluster -- --rounds 3 --messages 5000 --subscribers 1,20 --payload 64 --window 1000
  *
  * Not a test: it asserts nothing about speed.
  */
@@ -27,7 +27,7 @@ const { values: flags } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
     messages: { type: 'string', default: '20000' },
-    subscribers: { type: 'string', default: '50' },
+    subscribers: { type: 'string', default: '1,50' },
     payload: { type: 'string', default: '64' },
     window: { type: 'string', default: '1000' },
   },
@@ -35,7 +35,8 @@ const { values: flags } = parseArgs({
 const settings = {
   rounds: Number(flags.rounds),
   messages: Number(flags.messages),
-  subscribers: Number(flags.subscribers),
+  /** One table per fan-out size: 1 shows the engine's own throughput, 50 a real fan-out. */
+  subscriberCounts: flags.subscribers!.split(',').map(Number),
   payload: Number(flags.payload),
   window: Number(flags.window),
 };
@@ -74,12 +75,12 @@ async function closeAll(sockets: WebSocket[]): Promise<void> {
   );
 }
 
-async function runOnce(scenario: Scenario, round: number): Promise<Sample> {
-  const topic = `bench${round}`;
-  const counts = new Array<number>(settings.subscribers).fill(0);
+async function runOnce(scenario: Scenario, round: number, subscriberCount: number): Promise<Sample> {
+  const topic = `bench${round}x${subscriberCount}`;
+  const counts = new Array<number>(subscriberCount).fill(0);
   const subscribers: WebSocket[] = [];
   let wake: (() => void) | undefined;
-  for (let i = 0; i < settings.subscribers; i++) {
+  for (let i = 0; i < subscriberCount; i++) {
     const socket = await connect(`${scenario.subscriberNode(i).wsUrl}/sub/${topic}`);
     socket.on('message', () => {
       counts[i]!++;
@@ -113,7 +114,7 @@ async function runOnce(scenario: Scenario, round: number): Promise<Sample> {
   }
   const seconds = (performance.now() - started) / 1000;
   await closeAll([publisher, ...subscribers]);
-  return { seconds, published: settings.messages / seconds, delivered: (settings.messages * settings.subscribers) / seconds };
+  return { seconds, published: settings.messages / seconds, delivered: (settings.messages * subscriberCount) / seconds };
 }
 
 function median(values: number[]): number {
@@ -135,15 +136,20 @@ async function main(): Promise<void> {
     { name: 'cluster, cross-node', publisher: () => nodeA, subscriberNode: () => nodeB },
     { name: 'cluster, split over A and B', publisher: () => nodeA, subscriberNode: (i) => (i % 2 ? nodeB : nodeA) },
   ];
-  const samples = new Map<string, Sample[]>(scenarios.map((s) => [s.name, []]));
+  const key = (scenario: Scenario, subscribers: number) => `${scenario.name}/${subscribers}`;
+  const samples = new Map<string, Sample[]>();
   try {
     for (let round = 0; round < settings.rounds; round++) {
       // Rotate the order so no scenario always runs on a warmer (or more tired) machine.
       const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
-      for (const scenario of order) {
-        const sample = await runOnce(scenario, round);
-        samples.get(scenario.name)!.push(sample);
-        process.stderr.write(`round ${round + 1}/${settings.rounds} ${scenario.name}: ${format(sample.published)} msg/s\n`);
+      for (const subscribers of settings.subscriberCounts) {
+        for (const scenario of order) {
+          const sample = await runOnce(scenario, round, subscribers);
+          const list = samples.get(key(scenario, subscribers)) ?? [];
+          list.push(sample);
+          samples.set(key(scenario, subscribers), list);
+          process.stderr.write(`round ${round + 1}/${settings.rounds}, ${subscribers} subscribers, ${scenario.name}: ${format(sample.published)} msg/s\n`);
+        }
       }
     }
   } finally {
@@ -151,19 +157,22 @@ async function main(): Promise<void> {
     await redis.stop();
   }
 
-  const baseline = median(samples.get(scenarios[0]!.name)!.map((s) => s.published));
   console.log(`\n### Cluster fan-out (medians of ${settings.rounds} rounds)\n`);
   console.log(
-    `${settings.messages} messages of ${settings.payload} B from one WebSocket publisher to ${settings.subscribers} WebSocket subscribers of the parent topic, ` +
-      `at most ${settings.window} ahead of the slowest subscriber; Node ${process.version}, ${cpus().length} cores, redis-server on loopback.\n`,
+    `${settings.messages} messages of ${settings.payload} B from one WebSocket publisher to the WebSocket subscribers of its parent topic, ` +
+      `at most ${settings.window} ahead of the slowest subscriber; Node ${process.version}, ${cpus().length} cores, redis-server on loopback, ` +
+      `all processes (brokers, Redis, this client) on the same machine.\n`,
   );
-  console.log('| scenario | published msg/s | deliveries/s | vs single node |');
-  console.log('|---|---:|---:|---:|');
-  for (const scenario of scenarios) {
-    const list = samples.get(scenario.name)!;
-    const published = median(list.map((s) => s.published));
-    const delivered = median(list.map((s) => s.delivered));
-    console.log(`| ${scenario.name} | ${format(published)} | ${format(delivered)} | ${(published / baseline).toFixed(2)}× |`);
+  console.log('| subscribers | scenario | published msg/s | deliveries/s | vs single node |');
+  console.log('|---:|---|---:|---:|---:|');
+  for (const subscribers of settings.subscriberCounts) {
+    const baseline = median(samples.get(key(scenarios[0]!, subscribers))!.map((s) => s.published));
+    for (const scenario of scenarios) {
+      const list = samples.get(key(scenario, subscribers))!;
+      const published = median(list.map((s) => s.published));
+      const delivered = median(list.map((s) => s.delivered));
+      console.log(`| ${subscribers} | ${scenario.name} | ${format(published)} | ${format(delivered)} | ${(published / baseline).toFixed(2)}× |`);
+    }
   }
 }
 

@@ -127,16 +127,23 @@ return existed
 `;
 
 /**
- * ARGV: payload, channels… One PUBLISH per ancestor channel, in one atomic step, so a node
- * subscribed to several of them sees the copies back to back and can keep the first.
+ * ARGV: for each message, in order: channel count C, C channels, payload. Publishes a whole
+ * batch of a node's forwards (one event-loop turn's worth) in one command, each message to each
+ * of its channels; a message's copies go out back to back, so a node subscribed to two of its
+ * ancestor channels sees them in a row and keeps the first.
  */
-const PUBLISH_ALL = `
-local n = 0
-for i = 2, #ARGV do n = n + redis.call('PUBLISH', ARGV[i], ARGV[1]) end
-return n
+const PUBLISH_BATCH = `
+local i, n = 1, #ARGV
+while i <= n do
+  local count = tonumber(ARGV[i])
+  local payload = ARGV[i + count + 1]
+  for j = 1, count do redis.call('PUBLISH', ARGV[i + j], payload) end
+  i = i + count + 2
+end
+return 1
 `;
 
-export const SCRIPTS = { push: PUSH, drain: DRAIN, join: JOIN, leave: LEAVE, heartbeat: HEARTBEAT, publishAll: PUBLISH_ALL } as const;
+export const SCRIPTS = { push: PUSH, drain: DRAIN, join: JOIN, leave: LEAVE, heartbeat: HEARTBEAT, publishBatch: PUBLISH_BATCH } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
 /** The three keys every push-topic script takes, in order. */

@@ -38,6 +38,8 @@ const PREPARE_TIMEOUT_MS = 2000;
 const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 /** Waiting messages one script call moves to pullers. */
 const DRAIN_BATCH = 256;
+/** A forward batch is sent early once it holds this many bytes. */
+const FORWARD_BATCH_BYTES = 1024 * 1024;
 
 export class RedisEngine implements ClusterEngine {
   readonly node: NodeId = randomNodeId();
@@ -82,6 +84,11 @@ export class RedisEngine implements ClusterEngine {
   readonly #needsDrain = new Set<string>();
   /** Per published topic: its UTF-8 bytes and its ancestors' channels (publishers repeat topics). */
   readonly #topicCache = new Map<string, { bytes: Uint8Array; subChannels: string[] }>();
+  /** Forwards of this event-loop turn, as `publishBatch` arguments; sent in one command. */
+  #batch: Array<string | Uint8Array> = [];
+  #batchMessages = 0;
+  #batchBytes = 0;
+  #batchScheduled = false;
 
   readonly hooks: ClusterHooks;
 
@@ -317,21 +324,50 @@ export class RedisEngine implements ClusterEngine {
   }
 
   #forwardPublish(topic: string, message: BrokerMessage): void {
-    const channels = this.#topicInfo(topic).subChannels;
-    if (channels.length === 1) {
-      this.#forward(channels[0]!, topic, message);
-      return;
-    }
     const payload = this.#pack(topic, message);
-    if (!payload) return;
-    this.#track(this.#evalArgs('publishAll', [], [payload, ...channels]), payload.byteLength);
+    if (payload) this.#enqueue(this.#topicInfo(topic).subChannels, payload);
   }
 
   #forward(channel: string, topic: string, message: BrokerMessage): void {
     const payload = this.#pack(topic, message);
-    if (!payload) return;
-    this.#track(this.#redis.command(['PUBLISH', channel, payload]), payload.byteLength);
+    if (payload) this.#enqueue([channel], payload);
   }
+
+  /**
+   * Forwards go out in batches, one command per event-loop turn (a socket's frames arrive many
+   * to a turn): Redis and the client then pay per batch, not per message. Order is kept.
+   */
+  #enqueue(channels: string[], payload: Uint8Array): void {
+    this.#batch.push(String(channels.length), ...channels, payload);
+    this.#batchMessages++;
+    this.#batchBytes += payload.byteLength;
+    this.#inFlightBytes += payload.byteLength;
+    if (this.#batchBytes >= FORWARD_BATCH_BYTES) this.#flushBatch();
+    else if (!this.#batchScheduled) {
+      this.#batchScheduled = true;
+      queueMicrotask(this.#flushBatch);
+    }
+  }
+
+  readonly #flushBatch = (): void => {
+    this.#batchScheduled = false;
+    if (this.#batchMessages === 0) return;
+    const args = this.#batch;
+    const messages = this.#batchMessages;
+    const bytes = this.#batchBytes;
+    this.#batch = [];
+    this.#batchMessages = 0;
+    this.#batchBytes = 0;
+    this.#evalArgs('publishBatch', [], args).then(
+      () => {
+        this.#inFlightBytes -= bytes;
+      },
+      () => {
+        this.#inFlightBytes -= bytes;
+        this.#core.counters.forwardFailures += messages;
+      },
+    );
+  };
 
   /** The envelope, or undefined (counted) when Redis cannot take it now. */
   #pack(topic: string, message: BrokerMessage): Uint8Array | undefined {
@@ -341,19 +377,6 @@ export class RedisEngine implements ClusterEngine {
     }
     this.#sequence = (this.#sequence + 1) >>> 0;
     return encodeEnvelope(this.node, this.#sequence, this.#topicInfo(topic).bytes, message);
-  }
-
-  #track(sent: Promise<unknown>, bytes: number): void {
-    this.#inFlightBytes += bytes;
-    sent.then(
-      () => {
-        this.#inFlightBytes -= bytes;
-      },
-      () => {
-        this.#inFlightBytes -= bytes;
-        this.#core.counters.forwardFailures++;
-      },
-    );
   }
 
   /** Every message from the subscriber connection; the channel's kind letter routes it. */
