@@ -13,6 +13,28 @@ export interface Receiver {
   close(code: number, reason: string): void;
   /** Set by the core during a publish so a receiver found under two topics gets a message once. */
   lastPublish?: number;
+  /**
+   * Set by a transport whose runtime can send one message to many of its sockets at once (Bun's
+   * native pub/sub): as a topic subscriber this receiver is then reached through one
+   * `broadcast` per topic instead of one `deliver` each. Such a receiver is subscribed to one
+   * topic at most (a subscriber socket is), so it still gets each message once.
+   */
+  readonly broadcaster?: TopicBroadcaster;
+}
+
+/**
+ * Fan-out done by the transport's runtime: receivers join a topic natively, and one call sends a
+ * message to all of them. The transport keeps the slow-consumer rule for them: a member whose
+ * backlog passes `maxBufferedBytes` must be handed to `Delivery.dropSlowConsumer` (close 1013,
+ * counted) once the current turn's publishing is done at the latest.
+ */
+export interface TopicBroadcaster {
+  /** `receiver` (one of this broadcaster's) now subscribes to `topic`. */
+  join(topic: string, receiver: Receiver): void;
+  /** `receiver` no longer subscribes to `topic` (it may be closing already). */
+  leave(topic: string, receiver: Receiver): void;
+  /** Sends `message` once to every member of `topic` (`members`, as the core knows them). */
+  broadcast(topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage): void;
 }
 
 /** A subscriber passed to `addTopicSubscriber`: a callback, or anything with `send`. */

@@ -4,7 +4,7 @@
  * or grows the server's memory without bound.
  */
 import type { BrokerMessage } from '../message.ts';
-import type { Receiver } from '../receiver.ts';
+import type { Receiver, TopicBroadcaster } from '../receiver.ts';
 import type { Counters } from './counters.ts';
 
 export const CLOSE_SLOW_CONSUMER = 1013;
@@ -31,6 +31,16 @@ export class Delivery {
     this.counters.messagesOut++;
     if (receiver.bufferedAmount() > this.maxBufferedBytes) this.dropSlowConsumer(receiver);
     return 1;
+  }
+
+  /**
+   * Hands the message to a broadcaster for all its members on `topic` at once; returns how many
+   * that is. Their slow-consumer rule is the broadcaster's to apply (see TopicBroadcaster).
+   */
+  broadcast(broadcaster: TopicBroadcaster, topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage): number {
+    broadcaster.broadcast(topic, members, message);
+    this.counters.messagesOut += members.size;
+    return members.size;
   }
 
   /**

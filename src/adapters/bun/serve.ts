@@ -3,9 +3,10 @@
  * handler and Bun's native limits set from the broker's options:
  * - `maxPayloadLength = maxMessageSize`: Bun closes a socket that sends a bigger frame with 1009
  *   before buffering it;
- * - `backpressureLimit = maxBufferedBytes + maxMessageSize`, `closeOnBackpressureLimit: false`: the
- *   broker's own slow-consumer rule (close with 1013, counted) acts first, so Bun never drops a
- *   message for a receiver that is not being closed;
+ * - `backpressureLimit` (`bunBackpressureLimit`), `closeOnBackpressureLimit: false`: the broker's
+ *   own slow-consumer rule (close with 1013, counted) acts first, so Bun never drops a message for
+ *   a receiver that is not being closed;
+ * - subscribers on Bun's native pub/sub (`native-fanout.ts`): one `server.publish` per topic.
  * - `sendPings`/`idleTimeout` per `pingModeFor` (see liveness.ts).
  * Shutdown closes every socket with 1001 and returns within a deadline.
  */
@@ -19,6 +20,7 @@ import { listeningUrl, splitListen } from '../listen-address.ts';
 import { pingModeFor, pongReceived } from './liveness.ts';
 import { bunSocketSessions } from './session.ts';
 import { EVENT_STREAM_HEADERS } from '../../app/sse.ts';
+import { bunBackpressureLimit, nativeFanout } from './native-fanout.ts';
 
 const EVENT_STREAM = EVENT_STREAM_HEADERS['content-type'];
 
@@ -33,13 +35,15 @@ export async function serveBroker(input: BunServeInit = {}): Promise<RunningBrok
   const { log, socketSession, ...optionInput } = input;
   const options = resolveOptions(optionInput);
   const pingMode = pingModeFor(options.pingInterval);
-  const sessions = bunSocketSessions(pingMode, socketSession);
+  const fanout = nativeFanout(options.maxBufferedBytes);
+  const sessions = bunSocketSessions(pingMode, socketSession ?? fanout.factory);
   const broker = createBroker({ ...options, upgradeWebSocket, socketSession: sessions.factory, log });
+  fanout.setDropSlowConsumer((receiver) => broker.context.core.delivery.dropSlowConsumer(receiver));
   await joinClusterBeforeListening(broker);
   const websocketHandler = {
     ...websocket,
     maxPayloadLength: options.maxMessageSize,
-    backpressureLimit: options.maxBufferedBytes + options.maxMessageSize,
+    backpressureLimit: bunBackpressureLimit(options.maxBufferedBytes, options.maxMessageSize),
     closeOnBackpressureLimit: false,
     sendPings: true,
     idleTimeout: pingMode.idleTimeout,
@@ -53,6 +57,7 @@ export async function serveBroker(input: BunServeInit = {}): Promise<RunningBrok
   try {
     for (const address of options.listen) {
       const { host, port } = splitListen(address);
+      const { broadcaster, handler } = fanout.broadcasterFor(websocketHandler);
       const serve = (hostname: string) =>
         Bun.serve({
           hostname,
@@ -64,7 +69,7 @@ export async function serveBroker(input: BunServeInit = {}): Promise<RunningBrok
             if (response.headers.get('content-type') === EVENT_STREAM) server.timeout(request, 0);
             return response;
           },
-          websocket: websocketHandler,
+          websocket: handler,
         });
       let server: Bun.Server<BunWebSocketData>;
       try {
@@ -74,6 +79,7 @@ export async function serveBroker(input: BunServeInit = {}): Promise<RunningBrok
       } catch (error) {
         throw new ListenError(`cannot listen at ${address}: ${listenReason(error)}`);
       }
+      broadcaster.server = server;
       servers.push(server);
       urls.push(listeningUrl(host, server.port ?? port));
     }

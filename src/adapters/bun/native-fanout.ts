@@ -1,0 +1,193 @@
+/**
+ * Fan-out on Bun's native pub/sub. uWebSockets, under `Bun.serve`, builds a published frame once
+ * and writes every subscribed socket once per event-loop turn; JavaScript that sends to each
+ * socket in turn cannot come near it. So a subscriber socket subscribes natively to its topic
+ * (`ws.subscribe`), and a publish becomes one `server.publish` per ancestor topic that has
+ * subscribers here, with the broker's semantics kept around it:
+ *
+ * - hierarchy: the core walks the ancestors as always and calls `broadcast` once per topic;
+ * - each message once per socket: a subscriber socket is subscribed to exactly one topic;
+ * - counters: `messagesOut` grows by the topic's member count (the core does it);
+ * - slow consumers: Bun's own limit cuts a connection without a close frame (close code 1006 on
+ *   both sides, checked on Bun 1.4), so it is only a far-off backstop here. The broker's rule is
+ *   applied by reading each member's `getBufferedAmount()` at the end of the turn in which its
+ *   topic was published, and sooner whenever half of `maxBufferedBytes` has gone out on the
+ *   topic since the last look: a member past the limit is closed with 1013 and counted
+ *   (`Delivery.dropSlowConsumer`), with at most half the limit more piled up than on Node.
+ *   Bun's `backpressureLimit` is set above what that allows (see `bunBackpressureLimit`).
+ *
+ * Frames from clients also come in directly (`DIRECT_FRAME`): no MessageEvent and no WSContext
+ * per frame, as `hono/bun`'s handler makes.
+ */
+import type { WSContext } from 'hono/ws';
+import type { BunWebSocketData } from 'hono/bun';
+import { BrokerMessage } from '../../message.ts';
+import type { Receiver, TopicBroadcaster } from '../../receiver.ts';
+import { clock, type Session } from '../../app/sessions.ts';
+import type { SocketSessionFactory } from '../../app/socket-session.ts';
+import { DIRECT_FRAME, type DirectFrameEvents } from '../../app/direct-frames.ts';
+
+const OPEN = 1;
+/** Bytes a frame adds to its payload, at most (a server frame's header). */
+const FRAME_OVERHEAD = 10;
+
+/** Where each socket finds the broadcaster of the server that accepted it. */
+const BROADCASTER = Symbol('broker-hono bun broadcaster');
+type TaggedData = BunWebSocketData & { [BROADCASTER]?: BunTopicBroadcaster };
+type BunSocket = Bun.ServerWebSocket<TaggedData>;
+
+/**
+ * Bun's own `backpressureLimit` for the sockets: above anything the broker's check lets pile up
+ * (the limit, half of it more between two looks, one more message), so Bun never drops a message
+ * for a socket the broker is not closing.
+ */
+export function bunBackpressureLimit(maxBufferedBytes: number, maxMessageSize: number): number {
+  return 2 * maxBufferedBytes + maxMessageSize + 64 * 1024;
+}
+
+/** One open Bun socket as the broker sees it: a session and a receiver in one small object. */
+export class BunSocketSession implements Session, Receiver {
+  lastPublish = 0;
+  lastActivity = clock.now;
+  awaitingPong = false;
+  ping: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly socket: BunSocket,
+    readonly broadcaster: BunTopicBroadcaster | undefined,
+  ) {}
+
+  get receiver(): Receiver {
+    return this;
+  }
+
+  deliver(message: BrokerMessage): void {
+    this.lastActivity = clock.now;
+    try {
+      if (message.binary) this.socket.sendBinary(message.bytes);
+      else this.socket.sendText(message.data as string);
+    } catch {
+      // The socket is closing; its close handler detaches it.
+    }
+  }
+
+  bufferedAmount(): number {
+    return this.socket.getBufferedAmount();
+  }
+
+  close(code: number, reason: string): void {
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      this.terminate();
+    }
+  }
+
+  terminate(): void {
+    this.socket.terminate();
+  }
+}
+
+interface Touched {
+  members: ReadonlySet<Receiver>;
+  /** Bytes published on the topic since its members were last looked at. */
+  bytes: number;
+}
+
+/** Native fan-out for the sockets of one `Bun.serve` server. */
+export class BunTopicBroadcaster implements TopicBroadcaster {
+  server: Bun.Server<TaggedData> | undefined;
+  readonly #touched = new Map<string, Touched>();
+  #scheduled = false;
+
+  constructor(
+    private readonly maxBufferedBytes: number,
+    private readonly dropSlowConsumer: (receiver: Receiver) => void,
+  ) {}
+
+  join(topic: string, receiver: Receiver): void {
+    (receiver as BunSocketSession).socket.subscribe(topic);
+  }
+
+  leave(topic: string, receiver: Receiver): void {
+    const socket = (receiver as BunSocketSession).socket;
+    if (socket.readyState === OPEN) socket.unsubscribe(topic);
+  }
+
+  broadcast(topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage): void {
+    this.server!.publish(topic, message.binary ? (message.bytes as Uint8Array<ArrayBuffer>) : (message.data as string));
+    // Text is counted at 3 bytes a character: an upper bound of its UTF-8, without encoding it.
+    const size = (message.binary ? message.bytes.byteLength : (message.data as string).length * 3) + FRAME_OVERHEAD;
+    let touched = this.#touched.get(topic);
+    if (!touched) {
+      this.#touched.set(topic, (touched = { members, bytes: 0 }));
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#endOfTurn());
+      }
+    }
+    touched.bytes += size;
+    if (touched.bytes * 2 > this.maxBufferedBytes) {
+      touched.bytes = 0;
+      this.#look(members);
+    }
+  }
+
+  #endOfTurn(): void {
+    this.#scheduled = false;
+    for (const { members } of this.#touched.values()) this.#look(members);
+    this.#touched.clear();
+  }
+
+  /** The slow-consumer rule for every member, and their activity (frames went out to them). */
+  #look(members: ReadonlySet<Receiver>): void {
+    const now = clock.now;
+    for (const member of members) {
+      (member as BunSocketSession).lastActivity = now;
+      if (member.bufferedAmount() > this.maxBufferedBytes) this.dropSlowConsumer(member);
+    }
+  }
+}
+
+export interface NativeFanout {
+  /** The session factory for `createBroker` (wrapped by `bunSocketSessions` for pings). */
+  readonly factory: SocketSessionFactory;
+  /** A new broadcaster for one server; give its handler to `Bun.serve`, then set `server`. */
+  broadcasterFor(handler: Bun.WebSocketHandler<BunWebSocketData>): { broadcaster: BunTopicBroadcaster; handler: Bun.WebSocketHandler<BunWebSocketData> };
+  /** The core's slow-consumer drop, known once the broker exists. */
+  setDropSlowConsumer(drop: (receiver: Receiver) => void): void;
+}
+
+export function nativeFanout(maxBufferedBytes: number): NativeFanout {
+  let drop: (receiver: Receiver) => void = () => {};
+  return {
+    factory(ws: WSContext): Session {
+      const socket = ws.raw as BunSocket;
+      return new BunSocketSession(socket, socket.data?.[BROADCASTER]);
+    },
+    broadcasterFor(handler) {
+      const broadcaster = new BunTopicBroadcaster(maxBufferedBytes, (receiver) => drop(receiver));
+      return {
+        broadcaster,
+        handler: {
+          ...handler,
+          open(socket) {
+            (socket.data as TaggedData)[BROADCASTER] = broadcaster;
+            return handler.open?.(socket);
+          },
+          message(socket, message) {
+            const direct = (socket.data.events as DirectFrameEvents)[DIRECT_FRAME];
+            if (!direct) return handler.message?.(socket, message);
+            // Bun has checked the size (maxPayloadLength) and decoded text already.
+            (socket.data.events as DirectFrameEvents)[DIRECT_FRAME]!(
+              new BrokerMessage(typeof message === 'string' ? message : new Uint8Array(message.buffer, message.byteOffset, message.byteLength)),
+            );
+          },
+        },
+      };
+    },
+    setDropSlowConsumer(next) {
+      drop = next;
+    },
+  };
+}
