@@ -20,6 +20,7 @@ import { serverFrame } from '../src/adapters/node/server-frame.ts';
 import { serveBroker, type RunningBroker } from '../src/adapters/node/serve.ts';
 import { nodeCli, stats, waitForStats, type RunningServer } from './helpers/server.ts';
 import { open, type TestClient } from './helpers/ws-client.ts';
+import { slowConsumerScenario } from './helpers/slow-consumer.ts';
 
 /** A `ws` server on a free port and one client connected to it; both sides handed over. */
 async function wsPair(perMessageDeflate: boolean, clientOptions: WebSocket.ClientOptions = {}): Promise<{ server: WebSocket; client: WebSocket; close(): Promise<void> }> {
@@ -229,66 +230,6 @@ describe('slow consumers on the fast path', () => {
   });
 
   it('a subscriber that stops reading is closed with 1013 and counted; the one that reads gets everything', async () => {
-    const port = Number(new URL(server.httpUrl).port);
-    // The stalled subscriber: a raw socket that upgrades, then reads nothing until told to.
-    const stalled = net.connect({ host: '127.0.0.1', port });
-    await new Promise((resolve) => stalled.once('connect', resolve));
-    stalled.write(
-      `GET /sub/slow HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-    );
-    const head = await new Promise<Buffer>((resolve) => stalled.once('data', resolve));
-    assert.match(head.toString('latin1'), /^HTTP\/1\.1 101/);
-    stalled.pause();
-
-    const reader = await open(`${server.wsUrl}/sub/slow`);
-    const publisher = await open(`${server.wsUrl}/pub/slow/firehose`);
-    await waitForStats(server, (s) => s.subscribers === 2 && s.publishers === 1);
-    const payload = Buffer.alloc(16 * 1024, 1);
-    let sent = 0;
-    // Batches the reading subscriber keeps up with, until the stalled one is dropped (the kernel's
-    // socket buffers hold some MiB first) or far more than any buffer could hold has gone out.
-    while ((await stats(server)).slowConsumerDisconnects === 0 && sent < 8000) {
-      for (let i = 0; i < 16; i++, sent++) publisher.socket.send(payload);
-      await reader.waitFor(sent, 20_000);
-    }
-    const after = await waitForStats(server, (s) => s.slowConsumerDisconnects === 1 && s.subscribers === 1);
-    assert.equal(after.slowConsumerDisconnects, 1);
-    for (let i = 0; i < 10; i++, sent++) publisher.socket.send(payload);
-    await reader.waitFor(sent, 20_000);
-    assert.equal(reader.received.length, sent);
-
-    // Reading again, the stalled subscriber finds the close frame after its backlog: 1013.
-    const code = await new Promise<number>((resolve) => {
-      let buffered = Buffer.alloc(0);
-      let offset = 0;
-      stalled.on('data', (chunk: Buffer) => {
-        buffered = Buffer.concat([buffered.subarray(offset), chunk]);
-        offset = 0;
-        for (;;) {
-          if (buffered.length - offset < 2) return;
-          let length = buffered[offset + 1]! & 0x7f;
-          let header = 2;
-          if (length === 126) {
-            if (buffered.length - offset < 4) return;
-            length = buffered.readUInt16BE(offset + 2);
-            header = 4;
-          } else if (length === 127) {
-            if (buffered.length - offset < 10) return;
-            length = Number(buffered.readBigUInt64BE(offset + 2));
-            header = 10;
-          }
-          if (buffered.length - offset < header + length) return;
-          if ((buffered[offset]! & 0x0f) === 0x8) return resolve(buffered.readUInt16BE(offset + header));
-          offset += header + length;
-        }
-      });
-      stalled.resume();
-    });
-    assert.equal(code, 1013);
-    stalled.destroy();
-    reader.socket.terminate();
-    publisher.socket.terminate();
-    await waitForStats(server, (s) => s.connections === 0);
+    await slowConsumerScenario(server);
   });
 });
