@@ -11,6 +11,7 @@
  */
 export { createBroker, type Broker, type CreateBrokerInit } from './src/app/create-broker.ts';
 export { BrokerCore, type ClusterHooks } from './src/core/broker-core.ts';
+export type { ClusterEngine } from './src/engine/engine.ts';
 export type { BrokerStats } from './src/core/counters.ts';
 export type { PushResult } from './src/core/push-pull.ts';
 export { BrokerMessage, type MessageData } from './src/message.ts';

@@ -347,6 +347,9 @@ describe('cluster mode (three nodes on one Redis)', () => {
     const latePub = await client(`${late.wsUrl}/pub/fault`);
     await latePub.send('local only');
     await lateSub.waitFor(1, 10_000);
+    // A push with no puller anywhere waits on its node meanwhile, and moves to Redis later.
+    assert.equal((await post(a, '/push/fault/outage', 'queued during the outage')).status, 200);
+    assert.equal((await stats(a)).queued, 1);
 
     await redis.start();
     for (const node of [a, b, c, late]) await waitHealthy(node, 20_000);
@@ -367,6 +370,11 @@ describe('cluster mode (three nodes on one Redis)', () => {
     assert.equal((await post(late, '/push/fault/jobs', 'after restart')).status, 200);
     await puller.waitFor(1, 10_000);
     assert.deepEqual(puller.texts(), ['after restart']);
+
+    const outagePuller = await client(`${b.wsUrl}/pull/fault/outage`);
+    await outagePuller.waitFor(1, 10_000);
+    assert.deepEqual(outagePuller.texts(), ['queued during the outage']);
+    assert.equal((await stats(a)).queued, 0);
 
     for (const node of [a, b, c, late]) assert.equal(node.child.exitCode, null, 'no node crashed');
   });

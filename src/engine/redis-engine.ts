@@ -210,6 +210,7 @@ export class RedisEngine implements ClusterEngine {
       await Promise.all(pending);
       if (epoch !== this.#commandEpoch) return;
       this.#commandUp = true;
+      if (!this.#stalled) this.#moveLocalQueues();
       this.#updateHealth();
     } catch (error) {
       if (epoch !== this.#commandEpoch || this.#closing) return;
@@ -229,7 +230,6 @@ export class RedisEngine implements ClusterEngine {
     if (healthy) {
       this.#log(`redis: ${this.#everHealthy ? 'reconnected to' : 'connected to'} ${where} as node ${this.node.hex}`);
       this.#everHealthy = true;
-      this.#moveLocalQueues();
       for (const topic of this.#pullersByTopic.keys()) this.#drain(topic);
       const waiters = this.#connectWaiters;
       this.#connectWaiters = [];
@@ -239,7 +239,10 @@ export class RedisEngine implements ClusterEngine {
     }
   }
 
-  /** Pushes that queued here while Redis was away go to the shared queue, oldest first. */
+  /**
+   * Pushes that queued here while Redis was away go to the shared queue, oldest first. Called
+   * the moment pushes may go to Redis again, before any new push can overtake them.
+   */
   #moveLocalQueues(): void {
     for (const [topic, messages] of this.#core.pushPull.takeWaiting()) {
       for (const message of messages) {
@@ -273,6 +276,7 @@ export class RedisEngine implements ClusterEngine {
         answered();
         if (this.#stalled && epoch === this.#commandEpoch) {
           this.#stalled = false;
+          this.#moveLocalQueues();
           this.#updateHealth();
         }
         // Our alive key had expired (this process stalled): others may have dropped our pullers.
