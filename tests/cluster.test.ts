@@ -282,8 +282,11 @@ describe('cluster mode (three nodes on one Redis)', () => {
     await waitUntil('survivor registered', async () => (await registeredPullers(topic)).length === 1);
     await client(`${doomed.wsUrl}/pull/${topic}`);
     await waitUntil('doomed puller registered', async () => (await registeredPullers(topic)).length === 2);
+    const doomedChannel = `${PREFIX}node:${nodeIdOf(doomed)}`;
     await doomed.stop('SIGKILL');
     nodes = nodes.filter((node) => node !== doomed);
+    // Redis has seen the dead process's connections close (it dropped them on its own).
+    await waitUntil('the dead node gone from Redis', async () => Number(Object.values(await inspect.pubSubNumSub(doomedChannel))[0]) === 0);
     for (let i = 1; i <= 6; i++) assert.equal((await post(c, `/push/${topic}`, `d${i}`)).status, 200);
     await survivor.waitFor(6, 10_000);
     assert.deepEqual(survivor.texts(), ['d1', 'd2', 'd3', 'd4', 'd5', 'd6']);
