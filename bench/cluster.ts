@@ -46,6 +46,8 @@ interface Scenario {
   publisher: () => RunningServer;
   /** The node of subscriber `index`. */
   subscriberNode: (index: number) => RunningServer;
+  /** Skipped below this many subscribers (a split needs two). */
+  minSubscribers?: number;
 }
 
 interface Sample {
@@ -134,7 +136,7 @@ async function main(): Promise<void> {
     { name: 'single node (no Redis)', publisher: () => single, subscriberNode: () => single },
     { name: 'cluster, same node', publisher: () => nodeA, subscriberNode: () => nodeA },
     { name: 'cluster, cross-node', publisher: () => nodeA, subscriberNode: () => nodeB },
-    { name: 'cluster, split over A and B', publisher: () => nodeA, subscriberNode: (i) => (i % 2 ? nodeB : nodeA) },
+    { name: 'cluster, split over A and B', publisher: () => nodeA, subscriberNode: (i) => (i % 2 ? nodeB : nodeA), minSubscribers: 2 },
   ];
   const key = (scenario: Scenario, subscribers: number) => `${scenario.name}/${subscribers}`;
   const samples = new Map<string, Sample[]>();
@@ -144,6 +146,7 @@ async function main(): Promise<void> {
       const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
       for (const subscribers of settings.subscriberCounts) {
         for (const scenario of order) {
+          if (subscribers < (scenario.minSubscribers ?? 1)) continue;
           const sample = await runOnce(scenario, round, subscribers);
           const list = samples.get(key(scenario, subscribers)) ?? [];
           list.push(sample);
@@ -168,7 +171,8 @@ async function main(): Promise<void> {
   for (const subscribers of settings.subscriberCounts) {
     const baseline = median(samples.get(key(scenarios[0]!, subscribers))!.map((s) => s.published));
     for (const scenario of scenarios) {
-      const list = samples.get(key(scenario, subscribers))!;
+      const list = samples.get(key(scenario, subscribers));
+      if (!list) continue;
       const published = median(list.map((s) => s.published));
       const delivered = median(list.map((s) => s.delivered));
       console.log(`| ${subscribers} | ${scenario.name} | ${format(published)} | ${format(delivered)} | ${(published / baseline).toFixed(2)}× |`);
