@@ -10,6 +10,7 @@ import { nodeCli, stats, type RunningServer } from './helpers/server.ts';
 import { open, settle, TestClient } from './helpers/ws-client.ts';
 import { startRedis, waitUntil, type RedisClient, type RedisServer } from './helpers/redis.ts';
 import { bunCli, denoCli } from './helpers/runtimes.ts';
+import { openSse } from './helpers/sse-client.ts';
 
 const PREFIX = 'bh:0:';
 
@@ -103,6 +104,24 @@ describe('cluster mode (three nodes on one Redis)', () => {
     assert.equal(bobOnC.received.length, 0, 'a sibling topic hears nothing');
     assert.equal(wongOnA.received.length, 4);
     assert.equal(amyOnB.received.length, 3);
+  });
+
+  test('an SSE subscriber on one node hears publishes on another (text as data, binary as base64)', async () => {
+    const stream = await openSse(`${b.httpUrl}/sub/events`);
+    try {
+      // The stream is open only once node B listens in Redis, so nothing published now is missed.
+      assert.equal((await post(c, '/pub/events/x', 'line one\nline two')).status, 200);
+      assert.equal((await post(a, '/pub/events', Buffer.from([1, 2, 3]), 'application/octet-stream')).status, 200);
+      const events = await stream.waitForEvents(2, 10_000);
+      // Two publishers: no order between them.
+      const byType = (x: { event: string }, y: { event: string }) => x.event.localeCompare(y.event);
+      assert.deepEqual([...events.slice(0, 2)].sort(byType), [
+        { event: 'binary', data: Buffer.from([1, 2, 3]).toString('base64') },
+        { event: 'message', data: 'line one\nline two' },
+      ]);
+    } finally {
+      stream.close();
+    }
   });
 
   test('a node subscribes in Redis only to what its own subscribers need', async () => {
