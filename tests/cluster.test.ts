@@ -149,6 +149,8 @@ describe('cluster mode (three nodes on one Redis)', () => {
     const remoteOnB = await client(`${b.wsUrl}/sub/once`);
     const publisherOnA = await client(`${a.wsUrl}/pub/once/x`);
     for (let i = 1; i <= 3; i++) await publisherOnA.send(`m${i}`);
+    await localOnA.waitFor(3, 10_000); // the POST below is another publisher: order it by hand
+    await remoteOnB.waitFor(3, 10_000);
     assert.equal((await post(a, '/pub/once/x', 'm4')).status, 200);
     await remoteOnB.waitFor(4, 10_000); // so A's own copies have come back from Redis too
     await settle(300);
