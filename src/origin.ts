@@ -2,6 +2,13 @@
  * The origin allowlist (PROTOCOL.md "Origin check"). Pure. Matching is anchored: a host pattern
  * must equal the Origin's host (case-insensitive), never merely appear in it, which is the hole
  * Mercury's unanchored regular expression left open (`example.com` let in `example.com.evil.net`).
+ *
+ * - `example.com`: the Origin's host is exactly `example.com`, any scheme and port.
+ * - `*.example.com`: the host ends in `.example.com` with at least one label before it, at any
+ *   depth (`a.example.com`, `a.b.example.com`); not `example.com` itself.
+ * - `https://example.com:8443`: scheme, host and port all equal (a default port may be omitted).
+ *
+ * A missing Origin, `null`, or one that is not a URL matches nothing.
  */
 
 /** Compiled patterns; build once per broker, not per request. */
@@ -34,15 +41,34 @@ export function compileOriginPatterns(patterns: readonly string[] | undefined): 
 function compilePattern(pattern: string): CompiledPattern {
   const trimmed = pattern.trim().toLowerCase();
   if (trimmed.includes('://')) {
+    if (trimmed.includes('*')) throw new TypeError(`allowOrigin: ${JSON.stringify(pattern)}: a wildcard goes in a host pattern (*.example.com), not in a full origin`);
     const parsed = parseOrigin(trimmed);
     if (!parsed) throw new TypeError(`allowOrigin: ${JSON.stringify(pattern)} is not a valid origin`);
     return { origin: parsed.origin };
   }
-  if (trimmed.startsWith('*.')) return { suffix: trimmed.slice(1) };
-  if (!/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/.test(trimmed)) {
-    throw new TypeError(`allowOrigin: ${JSON.stringify(pattern)} is not a host, *.host or origin`);
+  if (trimmed.startsWith('*.')) {
+    const host = normalizeHost(trimmed.slice(2));
+    if (!host) throw new TypeError(`allowOrigin: ${JSON.stringify(pattern)} is not a host, *.host or origin`);
+    return { suffix: `.${host}` };
   }
-  return { host: trimmed };
+  const host = normalizeHost(trimmed);
+  if (!host) throw new TypeError(`allowOrigin: ${JSON.stringify(pattern)} is not a host, *.host or origin`);
+  return { host };
+}
+
+/**
+ * A host as a browser writes it in `Origin` (lower case, IDN in punycode), or undefined when the
+ * text is not a bare host (a port, path, user or wildcard in the wrong place).
+ */
+function normalizeHost(text: string): string | undefined {
+  const ipv6 = /^\[[0-9a-f:.]+\]$/.test(text);
+  if (!text || (!ipv6 && /[/@?#:*\s\\]/.test(text))) return undefined;
+  try {
+    const hostname = new URL(`http://${text}`).hostname;
+    return hostname && hostname !== '.' ? hostname : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseOrigin(origin: string): { origin: string; hostname: string } | undefined {

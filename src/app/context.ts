@@ -7,6 +7,7 @@ import type { BrokerCore } from '../core/broker-core.ts';
 import type { OriginMatcher } from '../origin.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { SocketSessionFactory } from './socket-session.ts';
+import type { ConnectionLimit } from './connection-limit.ts';
 
 export interface BrokerContext {
   readonly options: BrokerOptions;
@@ -14,6 +15,8 @@ export interface BrokerContext {
   readonly sessions: SessionRegistry;
   readonly originAllowed: OriginMatcher;
   readonly socketSession: SocketSessionFactory;
+  /** `maxConnections`, counting handshakes in flight (see connection-limit.ts). */
+  readonly connectionLimit: ConnectionLimit;
   /** Reason the cluster engine is unhealthy, or undefined when all is well. */
   engineProblem(): string | undefined;
   /** Logs one line about a refused client or a notable event. */

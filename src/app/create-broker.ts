@@ -23,7 +23,8 @@ import type { Subscriber } from '../receiver.ts';
 import { compileOriginPatterns } from '../origin.ts';
 import { parseTopic } from '../topic.ts';
 import { errorResponse, type BrokerContext } from './context.ts';
-import { checkCapacity, checkOrigin, checkTopic, isUpgrade, wantsEventStream, type RouteKind } from './guards.ts';
+import { checkOrigin, checkTopic, isUpgrade, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
+import { ConnectionLimit, type Reservation } from './connection-limit.ts';
 import { readMessageBody } from './read-body.ts';
 import { SessionRegistry } from './sessions.ts';
 import { genericSocketSession, type SocketSessionFactory } from './socket-session.ts';
@@ -88,6 +89,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
     sessions: new SessionRegistry(options.pingInterval * 1000, options.inactivityTimeout * 1000),
     originAllowed: compileOriginPatterns(options.allowOrigin),
     socketSession: socketSession ?? genericSocketSession,
+    connectionLimit: new ConnectionLimit(core.counters, options.maxConnections),
     engineProblem: () => engineProblem(),
     log: log ?? ((line) => console.warn(`broker-hono: ${line}`)),
   };
@@ -113,26 +115,42 @@ export function createBroker(init: CreateBrokerInit): Broker {
         if (refusedOrigin) return refusedOrigin;
         const topic = checkTopic(ctx, c, kind);
         if (!topic.ok) return topic.response;
+        if (!eventStream && !upgrade) return upgradeRequired();
+        // A slot is held from here until the stream or socket opens (or never does), so requests
+        // waiting at the same time (the cluster's prepare, a slow handshake) cannot overshoot
+        // maxConnections (see connection-limit.ts).
+        const reservation = reserveConnection(ctx);
+        if (reservation instanceof Response) return reservation;
         if (eventStream) {
-          const full = checkCapacity(ctx);
-          if (full) return full;
-          await core.cluster.prepare?.('sub', topic.topic.name);
+          try {
+            await core.cluster.prepare?.('sub', topic.topic.name);
+          } finally {
+            reservation.release();
+          }
           return eventStreamResponse(ctx, topic.topic.name, c.req.raw.signal);
         }
-        if (!upgrade) return upgradeRequired();
-        const full = checkCapacity(ctx);
-        if (full) return full;
         c.set('brokerTopic' as never, topic.topic.name as never);
-        // Cluster mode: open the socket only once other nodes' messages will reach it.
-        if (kind === 'sub' || kind === 'bus' || kind === 'pull') await core.cluster.prepare?.(kind, topic.topic.name);
-        await next();
+        c.set('brokerReservation' as never, reservation as never);
+        try {
+          // Cluster mode: open the socket only once other nodes' messages will reach it.
+          if (kind === 'sub' || kind === 'bus' || kind === 'pull') await core.cluster.prepare?.(kind, topic.topic.name);
+          await next();
+        } catch (error) {
+          reservation.release();
+          throw error;
+        }
       },
       upgradeWebSocket((c: Context) => {
         const topic = c.get('brokerTopic' as never) as unknown as string;
         const echo = kind === 'bus' && TRUTHY.has((c.req.query('echo') ?? '').toLowerCase());
-        return socketEvents(ctx, kind, topic, echo);
+        // The socket's events release the reservation when it opens or its handshake fails.
+        return socketEvents(ctx, kind, topic, echo, c.get('brokerReservation' as never) as unknown as Reservation);
       }),
-      () => upgradeRequired(),
+      (c: Context) => {
+        // The runtime's upgrade helper declined (not a real upgrade): no socket will open.
+        (c.get('brokerReservation' as never) as unknown as Reservation | undefined)?.release();
+        return upgradeRequired();
+      },
     );
   }
 

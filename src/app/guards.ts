@@ -5,6 +5,7 @@
 import type { Context } from 'hono';
 import { parseTopicPath, type Topic } from '../topic.ts';
 import { errorResponse, type BrokerContext } from './context.ts';
+import type { Reservation } from './connection-limit.ts';
 
 export type RouteKind = 'sub' | 'pub' | 'bus' | 'push' | 'pull';
 
@@ -65,9 +66,21 @@ export function checkOrigin(ctx: BrokerContext, c: Context, required: boolean): 
   return errorResponse(401, 'Origin check failed');
 }
 
-/** Connection limit for a new WebSocket or SSE stream. */
+/** Connection limit for a new WebSocket or SSE stream (open connections plus handshakes in flight). */
 export function checkCapacity(ctx: BrokerContext): Response | undefined {
-  if (ctx.core.counters.connections < ctx.options.maxConnections) return undefined;
+  if (ctx.connectionLimit.hasRoom()) return undefined;
+  return refuseCapacity(ctx);
+}
+
+/**
+ * The connection limit for a WebSocket upgrade: a reservation held until the socket opens or the
+ * handshake fails, so concurrent handshakes cannot overshoot `maxConnections`; or the 503.
+ */
+export function reserveConnection(ctx: BrokerContext): Reservation | Response {
+  return ctx.connectionLimit.reserve() ?? refuseCapacity(ctx);
+}
+
+function refuseCapacity(ctx: BrokerContext): Response {
   ctx.core.counters.refused++;
   ctx.log(`refused connection: 503 maxConnections (${ctx.options.maxConnections}) reached`);
   return errorResponse(503, `too many connections (maxConnections ${ctx.options.maxConnections})`, { 'retry-after': '1' });

@@ -14,6 +14,7 @@ import { messageByteLength, toMessageData } from './socket-session.ts';
 import { CLOSE_SLOW_CONSUMER } from '../core/delivery.ts';
 import { DIRECT_FRAME, type DirectFrameEvents } from './direct-frames.ts';
 import type { PushResult } from '../core/push-pull.ts';
+import type { Reservation } from './connection-limit.ts';
 
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
 
@@ -25,30 +26,48 @@ interface Role {
   attach(ctx: BrokerContext, receiver: Receiver, topic: string): void;
   detach(ctx: BrokerContext, receiver: Receiver): void;
   /** Handles one frame from the client; absent for roles whose frames are ignored. */
-  onFrame?(ctx: BrokerContext, message: BrokerMessage, session: Session, topic: string): void;
+  onFrame?(ctx: BrokerContext, message: BrokerMessage, session: Session, topic: string, route: Refuser): void;
 }
 
-/** The per-socket events for one route, topic already validated. */
-export function socketEvents(ctx: BrokerContext, kind: RouteKind, topic: string, echo: boolean): WSEvents & DirectFrameEvents {
-  return new SocketRoute(ctx, kind === 'bus' && echo ? BUS_WITH_ECHO : ROLES[kind], topic);
+/** Closes a socket for a broken rule; frames still arriving from it are then not accepted. */
+interface Refuser {
+  refuse(code: number, reason: string): void;
+}
+
+/**
+ * The per-socket events for one route, topic already validated. `reservation` is the connection
+ * slot taken before the upgrade: released when the socket opens (it then counts as a connection)
+ * or when it closes without ever having opened (the handshake failed).
+ */
+export function socketEvents(ctx: BrokerContext, kind: RouteKind, topic: string, echo: boolean, reservation?: Reservation): WSEvents & DirectFrameEvents {
+  return new SocketRoute(ctx, kind === 'bus' && echo ? BUS_WITH_ECHO : ROLES[kind], topic, reservation);
 }
 
 /**
  * One socket's events as one small object (methods on the prototype). Hono's adapters call the
  * events as methods (`events.onOpen(...)`), which this relies on.
  */
-class SocketRoute implements WSEvents, DirectFrameEvents {
+class SocketRoute implements WSEvents, DirectFrameEvents, Refuser {
   #session: Session | undefined;
   // Runtimes that hand over Blobs resolve asynchronously; chain them to keep frame order.
   #pending: Promise<void> | undefined;
+  #reservation: Reservation | undefined;
+  // Set once the server closed this socket for a broken rule (1009, a full push queue): frames
+  // still in flight from the client are not accepted, so a refused pusher knows that nothing
+  // from the refused frame on went through.
+  #refusing = false;
 
   constructor(
     private readonly ctx: BrokerContext,
     private readonly role: Role,
     private readonly topic: string,
-  ) {}
+    reservation: Reservation | undefined,
+  ) {
+    this.#reservation = reservation;
+  }
 
   onOpen(_event: Event, ws: WSContext): void {
+    this.#releaseReservation();
     const session = (this.#session = this.ctx.socketSession(ws));
     this.ctx.sessions.add(session);
     this.ctx.core.counters.connections++;
@@ -57,9 +76,13 @@ class SocketRoute implements WSEvents, DirectFrameEvents {
 
   onMessage(event: MessageEvent<WSMessageReceive>): void {
     const session = this.#session;
-    if (!session) return;
+    if (!session || this.#refusing) return;
     session.lastActivity = clock.now;
-    if (!this.role.onFrame) return;
+    if (!this.role.onFrame) {
+      // Frames are ignored on this route, but the size rule holds on every socket.
+      if (rawByteLength(event.data) > this.ctx.options.maxMessageSize) this.refuse(CLOSE_MESSAGE_TOO_BIG, 'message too big');
+      return;
+    }
     const data = toMessageData(event.data);
     if (data instanceof Promise || this.#pending) {
       this.#pending = (this.#pending ?? Promise.resolve()).then(async () => this.#handle(await data)).catch(() => {});
@@ -70,7 +93,11 @@ class SocketRoute implements WSEvents, DirectFrameEvents {
 
   onClose(): void {
     const session = this.#session;
-    if (!session) return;
+    if (!session) {
+      // Closed without ever having opened: the handshake failed; give the slot back.
+      this.#releaseReservation();
+      return;
+    }
     this.#session = undefined;
     this.ctx.sessions.delete(session);
     this.ctx.core.counters.connections--;
@@ -84,20 +111,41 @@ class SocketRoute implements WSEvents, DirectFrameEvents {
   /** See direct-frames.ts: the frame's size was checked by the runtime already. */
   [DIRECT_FRAME](message: BrokerMessage): void {
     const session = this.#session;
-    if (!session) return;
+    if (!session || this.#refusing) return;
     session.lastActivity = clock.now;
-    this.role.onFrame?.(this.ctx, message, session, this.topic);
+    this.role.onFrame?.(this.ctx, message, session, this.topic, this);
+  }
+
+  refuse(code: number, reason: string): void {
+    const session = this.#session;
+    if (!session || this.#refusing) return;
+    this.#refusing = true;
+    this.ctx.log(`closing ${JSON.stringify(this.topic)} socket with ${code}: ${reason}`);
+    session.receiver.close(code, reason);
   }
 
   #handle(data: MessageData): void {
     const session = this.#session;
-    if (!session) return;
+    if (!session || this.#refusing) return;
     if (messageByteLength(data) > this.ctx.options.maxMessageSize) {
-      session.receiver.close(CLOSE_MESSAGE_TOO_BIG, 'message too big');
+      this.refuse(CLOSE_MESSAGE_TOO_BIG, 'message too big');
       return;
     }
-    this.role.onFrame?.(this.ctx, new BrokerMessage(data), session, this.topic);
+    this.role.onFrame?.(this.ctx, new BrokerMessage(data), session, this.topic, this);
   }
+
+  #releaseReservation(): void {
+    this.#reservation?.release();
+    this.#reservation = undefined;
+  }
+}
+
+/** Size of a frame as the runtime handed it over, without converting it. */
+function rawByteLength(data: unknown): number {
+  if (typeof data === 'string') return messageByteLength(data);
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  if (typeof Blob !== 'undefined' && data instanceof Blob) return data.size;
+  return 0;
 }
 
 const ROLES: Record<RouteKind, Role> = {
@@ -119,12 +167,10 @@ const ROLES: Record<RouteKind, Role> = {
   push: {
     attach: (ctx) => void ctx.core.counters.pushers++,
     detach: (ctx) => void ctx.core.counters.pushers--,
-    onFrame: (ctx, message, session, topic) => {
+    onFrame: (ctx, message, _session, topic, route) => {
       const refuse = (result: PushResult) => {
         if (result === 'delivered' || result === 'queued') return;
-        const reason = result === 'full' ? 'push queue full' : 'cluster engine unavailable';
-        ctx.log(`${reason} on ${JSON.stringify(topic)}: closing pusher with 1013`);
-        session.receiver.close(CLOSE_SLOW_CONSUMER, reason);
+        route.refuse(CLOSE_SLOW_CONSUMER, result === 'full' ? 'push queue full' : 'cluster engine unavailable');
       };
       const result = ctx.core.push(topic, message);
       // In cluster mode Redis answers; frames still go out in order on one connection.

@@ -57,6 +57,10 @@ export const genericSocketSession: SocketSessionFactory = (ws) => {
       session.awaitingPong = false;
       session.lastActivity = clock.now;
     });
+    // A client's own ping is traffic too (PROTOCOL.md: no frames either way means inactive).
+    raw.on('ping', () => {
+      session.lastActivity = clock.now;
+    });
   } else {
     // Deno (`idleTimeout`) and Bun (`sendPings`) ping natively and close a peer that stops
     // answering, without showing us the pongs. A socket still open at a ping tick has answered,

@@ -14,6 +14,8 @@ import { listeningUrl, splitListen } from '../listen-address.ts';
 import { attachUpgrades, upgradeWebSocket } from './upgrade.ts';
 import { fastSocketSessions } from './fast-socket-session.ts';
 import { genericSocketSession } from '../../app/socket-session.ts';
+import { answerClientErrors } from './client-errors.ts';
+import { withDebugHeap } from './debug-heap.ts';
 
 export { ListenError };
 
@@ -42,7 +44,8 @@ export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<Creat
   try {
     for (const address of options.listen) {
       const { host, port } = splitListen(address);
-      const server = createAdaptorServer({ fetch: broker.app.fetch }) as Server;
+      const server = createAdaptorServer({ fetch: withDebugHeap(broker.app.fetch) }) as Server;
+      answerClientErrors(server, broker.context.log);
       await listen(server, host, port, address);
       servers.push(server);
       urls.push(listeningUrl(host, (server.address() as AddressInfo).port));
@@ -52,7 +55,7 @@ export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<Creat
     broker.close();
     throw error;
   }
-  attachUpgrades(broker.app, servers, { maxPayload: options.maxMessageSize });
+  attachUpgrades(broker.app, servers, { maxPayload: options.maxMessageSize, log: broker.context.log });
   return {
     broker,
     urls,

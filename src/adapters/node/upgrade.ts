@@ -34,6 +34,8 @@ export const upgradeWebSocket = defineWebSocketHelper<WebSocket>(async (c, event
 export interface UpgradeOptions {
   /** Largest frame `ws` will accept; a bigger one closes the socket with 1009 (PROTOCOL.md). */
   maxPayload: number;
+  /** Where the one line about a refused handshake goes. */
+  log?: (line: string) => void;
 }
 
 /** Routes every upgrade request on `servers` through `app` and completes the accepted ones. */
@@ -44,8 +46,13 @@ export function attachUpgrades(app: Hono, servers: Server[], options: UpgradeOpt
     perMessageDeflate: false,
     maxPayload: options.maxPayload,
   });
-  // ws emits this for a socket error during the handshake; it must not reach the process.
-  wss.on('wsClientError', (_error, socket) => socket.destroy());
+  // ws emits this for a handshake it refuses (bad key or version, say): answer with the same JSON
+  // body as every other refusal, log one line, and never let it reach the process as an error.
+  wss.on('wsClientError', (error, socket) => {
+    const status = error.message === 'Invalid HTTP method' ? 405 : 400;
+    options.log?.(`refused upgrade: ${status} ${error.message}`);
+    void writeRefusal(socket, new Response(JSON.stringify({ error: error.message }), { status, headers: { 'content-type': 'application/json; charset=utf-8' } }));
+  });
 
   const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroyOnError);
@@ -56,13 +63,25 @@ export function attachUpgrades(app: Hono, servers: Server[], options: UpgradeOpt
     } catch {
       response = new Response('{"error":"internal error"}', { status: 500 });
     }
-    if (socket.destroyed) return; // the client went away while its request was checked
-    if (!slot.events) {
-      await writeRefusal(socket, response);
+    const events = slot.events;
+    if (!events) {
+      if (!socket.destroyed) await writeRefusal(socket, response);
       return;
     }
-    const events = slot.events;
+    // The route accepted: exactly one of open or close must now reach its events, so the
+    // connection slot it holds is released even when the handshake never completes (the client
+    // went away while its request was checked, or ws refused the handshake).
+    let settled = false;
+    const handshakeFailed = () => {
+      if (settled) return;
+      settled = true;
+      events.onClose?.(new CloseEvent('close', { code: 1006, reason: 'handshake failed' }), new WSContext(CLOSED_SOCKET));
+    };
+    if (socket.destroyed) return handshakeFailed();
+    socket.once('close', handshakeFailed);
     wss.handleUpgrade(request, socket, head, (ws) => {
+      settled = true;
+      socket.off('close', handshakeFailed);
       // From here `ws` handles the socket's errors.
       socket.off('error', destroyOnError);
       wire(ws, events);
@@ -85,8 +104,15 @@ async function writeRefusal(socket: Duplex, response: Response): Promise<void> {
     if (name !== 'content-length' && name !== 'connection') head += `${name}: ${value}\r\n`;
   });
   head += `Content-Length: ${bodyBytes.length}\r\n\r\n`;
-  if (!socket.destroyed) socket.end(Buffer.concat([Buffer.from(head), bodyBytes]));
+  if (socket.destroyed) return;
+  // The socket is ours after an upgrade request: once the answer is flushed, drop it, or a client
+  // that never closes its side would keep it half-open for good.
+  socket.once('finish', () => socket.destroy());
+  socket.end(Buffer.concat([Buffer.from(head), bodyBytes]));
 }
+
+/** What `onClose` is handed for a socket whose handshake never completed. */
+const CLOSED_SOCKET = { send() {}, close() {}, readyState: 3 as const };
 
 /**
  * What `WSContext` needs of a `ws` socket: one small object per connection with its methods on

@@ -1,0 +1,35 @@
+/**
+ * Requests Node's HTTP parser refuses before the app ever sees them (garbage request lines,
+ * headers past the size limit, a request that never finishes in time): answered as Node would
+ * (400, 431, 408, 413), with one log line per refused client and no stack trace. A client that
+ * simply went away is neither answered nor logged.
+ */
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+const STATUS_BY_CODE: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+
+const GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+export function answerClientErrors(server: Server, log: (line: string) => void): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if ((error.code && GONE.has(error.code)) || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = STATUS_BY_CODE[error.code ?? ''] ?? 400;
+    log(`refused client: ${status} ${error.code ?? 'bad request'}${'reason' in error && typeof error.reason === 'string' ? ` (${error.reason})` : ''}`);
+    // A response already under way on this keep-alive connection cannot be followed by another.
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    socket.once('finish', () => socket.destroy());
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+}
