@@ -78,6 +78,7 @@ export class RawWebSocket {
     }
     this.#take(rest);
     socket.on('data', (chunk: Buffer) => this.#take(chunk));
+    socket.resume();
   }
 
   /** Waits for the first frame (from the start) matching `predicate`; rejects if the socket ends first. */
