@@ -22,7 +22,7 @@ describe('message size limit (CLI --max-message-size)', () => {
     await server.stop();
   });
 
-  test('a frame of exactly the limit is delivered; one byte more closes only that socket with 1009', async () => {
+  test('a frame of exactly the limit is delivered; one byte more closes only that socket with 1009', { timeout: 20_000 }, async () => {
     const sub = await open(`${server.wsUrl}/sub/size`);
     const bystander = await open(`${server.wsUrl}/pub/size`);
     const pub = await open(`${server.wsUrl}/pub/size`);
@@ -44,7 +44,7 @@ describe('message size limit (CLI --max-message-size)', () => {
     await Promise.all([sub.close(), bystander.close()]);
   });
 
-  test('the limit counts UTF-8 bytes, not characters', async () => {
+  test('the limit counts UTF-8 bytes, not characters', { timeout: 20_000 }, async () => {
     const sub = await open(`${server.wsUrl}/sub/utf8`);
     const pub = await open(`${server.wsUrl}/pub/utf8`);
     await waitForStats(server, (s) => s.subscribers === 1 && s.publishers === 1);
@@ -55,7 +55,7 @@ describe('message size limit (CLI --max-message-size)', () => {
     await sub.close();
   });
 
-  test('a fragmented message counts as a whole: fragments each under the limit, together over it, get 1009', async () => {
+  test('a fragmented message counts as a whole: fragments each under the limit, together over it, get 1009', { timeout: 20_000 }, async () => {
     const sub = await open(`${server.wsUrl}/sub/fragments`);
     const raw = await rawUpgrade(server.httpUrl, '/pub/fragments');
     raw.send(frame(OPCODE.text, 'a'.repeat(600), { fin: false }), frame(OPCODE.continuation, 'b'.repeat(600)));
@@ -66,7 +66,7 @@ describe('message size limit (CLI --max-message-size)', () => {
     await sub.close();
   });
 
-  test('every route enforces it, including routes whose frames are ignored (sub, pull) and the bus', async () => {
+  test('every route enforces it, including routes whose frames are ignored (sub, pull) and the bus', { timeout: 20_000 }, async () => {
     for (const route of ['sub', 'pull', 'bus', 'push']) {
       const client = await open(`${server.wsUrl}/${route}/every-route`);
       await client.send(Buffer.alloc(LIMIT + 1)).catch(() => {});
@@ -75,7 +75,7 @@ describe('message size limit (CLI --max-message-size)', () => {
     await waitForStats(server, (s) => s.connections === 0 && s.subscribers === 0 && s.pullers === 0 && s.peers === 0 && s.pushers === 0);
   });
 
-  test('POST: exactly the limit is published; one byte more answers 413 and publishes nothing', async () => {
+  test('POST: exactly the limit is published; one byte more answers 413 and publishes nothing', { timeout: 20_000 }, async () => {
     const sub = await open(`${server.wsUrl}/sub/post`);
     await waitForStats(server, (s) => s.subscribers === 1);
     for (const route of ['pub', 'bus', 'push']) {
@@ -90,7 +90,7 @@ describe('message size limit (CLI --max-message-size)', () => {
     await sub.close();
   });
 
-  test('POST without a Content-Length (chunked) is cut off at the limit too', async () => {
+  test('POST without a Content-Length (chunked) is cut off at the limit too', { timeout: 20_000 }, async () => {
     const chunk = 'y'.repeat(400);
     const body = [chunk, chunk, chunk].map((part) => `${part.length.toString(16)}\r\n${part}\r\n`).join('') + '0\r\n\r\n';
     const response = await rawExchange(server.httpUrl, `POST /pub/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${body}`);
@@ -100,7 +100,7 @@ describe('message size limit (CLI --max-message-size)', () => {
     assert.equal(statusOf(ok), 200, ok);
   });
 
-  test('a lying Content-Length cannot make the broker read past the limit', async () => {
+  test('a lying Content-Length cannot make the broker read past the limit', { timeout: 20_000 }, async () => {
     // Declares less than it sends: the reader stops at the declared length (HTTP framing), and a
     // declared length over the limit is refused before reading anything.
     const response = await rawExchange(server.httpUrl, `POST /pub/lie HTTP/1.1\r\nHost: x\r\nContent-Length: ${LIMIT * 100}\r\n\r\nshort`);

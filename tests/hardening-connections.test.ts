@@ -1,0 +1,117 @@
+/**
+ * Rule 2 (PROTOCOL.md "Limits"): past `maxConnections` a new WebSocket request answers 503 before
+ * any upgrade, handshakes in flight cannot overshoot the limit, and a handshake that never
+ * completes gives its slot back (no slot leaks, so the limit never shrinks).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { nodeCli, stats, waitForStats, type RunningServer } from './helpers/server.ts';
+import { open, refusedUpgrade, type TestClient } from './helpers/ws-client.ts';
+import { rawExchange, rawUpgrade, statusOf, tcpConnect, upgradeRequest, type RawWebSocket } from './helpers/raw-ws.ts';
+import { assertAlive, assertNoStackTrace, logLines } from './helpers/checks.ts';
+
+const MAX = 5;
+const T = { timeout: 30_000 };
+
+describe('connection limit (CLI -c/--clients)', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await nodeCli(['-c', String(MAX)]);
+  });
+  after(async () => {
+    assertAlive(server);
+    assertNoStackTrace(server);
+    await server.stop();
+  });
+
+  /** Opens MAX WebSockets, which must all succeed: proof that no slot has leaked. */
+  async function fillUp(): Promise<TestClient[]> {
+    const routes = ['sub/a', 'pub/a', 'bus/a', 'push/a', 'pull/a'];
+    const clients = await Promise.all(Array.from({ length: MAX }, (_, i) => open(`${server.wsUrl}/${routes[i % routes.length]}`)));
+    await waitForStats(server, (s) => s.connections === MAX);
+    return clients;
+  }
+
+  async function closeAll(clients: Array<TestClient | RawWebSocket>): Promise<void> {
+    await Promise.all(clients.map((client) => ('destroy' in client ? client.destroy() : client.close())));
+    await waitForStats(server, (s) => s.connections === 0);
+  }
+
+  test('past the limit a WebSocket request answers 503 with a JSON body, before any upgrade; POST is not counted', T, async () => {
+    const clients = await fillUp();
+    const refusedBefore = (await stats(server)).refused;
+    for (const route of ['sub', 'pub', 'bus', 'push', 'pull']) {
+      const refused = await refusedUpgrade(`${server.wsUrl}/${route}/b`);
+      assert.equal(refused.status, 503, route);
+      assert.match(JSON.parse(refused.body).error, /maxConnections/);
+      assert.equal(refused.headers['retry-after'], '1');
+    }
+    const s = await stats(server);
+    assert.equal(s.connections, MAX);
+    assert.equal(s.refused, refusedBefore + 5);
+    assert.equal(logLines(server, 'refused connection: 503').length >= 5, true);
+    // Publishing by POST holds no connection and still works at the limit.
+    assert.equal((await fetch(`${server.httpUrl}/pub/a`, { method: 'POST', body: 'x' })).status, 200);
+
+    // A slot freed is a slot available again.
+    await clients.pop()!.close();
+    await waitForStats(server, (s) => s.connections === MAX - 1);
+    clients.push(await open(`${server.wsUrl}/sub/again`));
+    assert.equal((await refusedUpgrade(`${server.wsUrl}/sub/again`)).status, 503);
+    await closeAll(clients);
+  });
+
+  test('many handshakes at once cannot overshoot the limit', T, async () => {
+    const attempts = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => rawUpgrade(server.httpUrl, `/sub/burst/${i}`)));
+    const accepted = attempts.filter((a): a is PromiseFulfilledResult<RawWebSocket> => a.status === 'fulfilled').map((a) => a.value);
+    const refused = attempts.filter((a) => a.status === 'rejected');
+    assert.equal(accepted.length, MAX);
+    for (const failure of refused) assert.match(String((failure as PromiseRejectedResult).reason), /503/);
+    assert.equal((await stats(server)).connections, MAX);
+    await closeAll(accepted);
+    await closeAll(await fillUp());
+  });
+
+  test('a client that leaves in the middle of its handshake gives its slot back', T, async () => {
+    // Each sends a complete upgrade request and is gone before (or while) the 101 is written.
+    await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const socket = await tcpConnect(server.httpUrl);
+        socket.on('error', () => {});
+        socket.write(upgradeRequest(server.httpUrl, `/sub/vanish/${i}`));
+        if (i % 2) socket.destroy();
+        else setImmediate(() => socket.destroy());
+      }),
+    );
+    await waitForStats(server, (s) => s.connections === 0);
+    await closeAll(await fillUp());
+  });
+
+  test('a handshake the WebSocket layer refuses (bad key or version) answers 400 and gives its slot back', T, async () => {
+    for (let i = 0; i < MAX * 3; i++) {
+      const response = await rawExchange(server.httpUrl, upgradeRequest(server.httpUrl, '/sub/bad-handshake', { 'Sec-WebSocket-Version': i % 2 ? '12' : '13', 'Sec-WebSocket-Key': i % 2 ? 'dGhlIHNhbXBsZSBub25jZQ==' : 'short' }));
+      assert.equal(statusOf(response), 400, response);
+      assert.match(response, /"error":"Missing or invalid Sec-WebSocket-(Key|Version) header"/);
+    }
+    await closeAll(await fillUp());
+  });
+
+  test('a request that names WebSocket but is not a real upgrade answers 426 and gives its slot back', T, async () => {
+    // `Upgrade: websocket` without `Connection: Upgrade` reaches the app as a plain GET.
+    for (let i = 0; i < MAX * 2; i++) {
+      const response = await rawExchange(server.httpUrl, `GET /sub/not-really HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n`);
+      assert.equal(statusOf(response), 426, response);
+    }
+    await closeAll(await fillUp());
+  });
+
+  test('connections opened and closed in churn always return to zero and to full capacity', T, async () => {
+    for (let round = 0; round < 5; round++) {
+      const clients = await fillUp();
+      await closeAll(clients);
+    }
+    const s = await stats(server);
+    assert.equal(s.connections, 0);
+    assert.equal(s.subscribers + s.publishers + s.peers + s.pushers + s.pullers, 0);
+  });
+});
