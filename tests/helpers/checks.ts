@@ -3,7 +3,8 @@
  * and asserting that a broker's output holds no stack trace (a client's mistake is one log line).
  */
 import assert from 'node:assert/strict';
-import type { RunningServer } from './server.ts';
+import { stats, waitForStats, type RunningServer } from './server.ts';
+import type { BrokerStats } from '../../src/core/counters.ts';
 
 /** Polls `predicate` until it is true; fails with `describe()` after `timeoutMs`. */
 export async function waitUntil(predicate: () => boolean | Promise<boolean>, timeoutMs = 5000, describe: () => string = () => ''): Promise<void> {
@@ -43,3 +44,13 @@ export async function heap(server: RunningServer): Promise<{ gc: boolean; rss: n
 }
 
 export const MiB = 1024 * 1024;
+
+/** `/stats`, typed (the shared helper returns a plain record). */
+export async function brokerStats(server: RunningServer): Promise<BrokerStats> {
+  return (await stats(server)) as unknown as BrokerStats;
+}
+
+/** `waitForStats`, typed. */
+export async function waitForBrokerStats(server: RunningServer, predicate: (s: BrokerStats) => boolean, timeoutMs?: number): Promise<BrokerStats> {
+  return (await waitForStats(server, (s) => predicate(s as unknown as BrokerStats), timeoutMs)) as unknown as BrokerStats;
+}
