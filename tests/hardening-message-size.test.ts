@@ -100,10 +100,9 @@ describe('message size limit (CLI --max-message-size)', () => {
     assert.equal(statusOf(ok), 200, ok);
   });
 
-  test('a lying Content-Length cannot make the broker read past the limit', { timeout: 20_000 }, async () => {
-    // Declares less than it sends: the reader stops at the declared length (HTTP framing), and a
-    // declared length over the limit is refused before reading anything.
-    const response = await rawExchange(server.httpUrl, `POST /pub/lie HTTP/1.1\r\nHost: x\r\nContent-Length: ${LIMIT * 100}\r\n\r\nshort`);
+  test('a Content-Length far over the limit is refused before reading the body', { timeout: 20_000 }, async () => {
+    // Declares 10 MiB and sends a few bytes: the answer does not wait for a body it will not read.
+    const response = await rawExchange(server.httpUrl, `POST /pub/lie HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\nshort`);
     assert.equal(statusOf(response), 413, response);
   });
 });
