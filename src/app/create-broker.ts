@@ -192,7 +192,9 @@ export function createBroker(init: CreateBrokerInit): Broker {
     if (!topic.ok) return topic.response;
     const body = await readMessageBody(c.req.raw, options.maxMessageSize);
     if (!body.ok) {
-      ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);
+      // An unreadable body means the client went away or sent what the HTTP layer itself refused
+      // (and logged): one line per refused client, not two.
+      if (body.status === 413) ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);
       // The body may not have been read to its end: the connection must not carry another request.
       return errorResponse(body.status, body.error, { connection: 'close' });
     }

@@ -265,6 +265,8 @@ function isCompleteResponse(text: string): boolean {
   const end = text.indexOf('\r\n\r\n');
   if (end === -1) return false;
   const head = text.slice(0, end);
+  // A 101 has no body: the rest is WebSocket frames.
+  if (head.startsWith('HTTP/1.1 101')) return true;
   const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
   if (length) return text.length - end - 4 >= Number(length[1]);
   if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) return text.endsWith('0\r\n\r\n');

@@ -29,7 +29,9 @@ export function answerClientErrors(server: Server, log: (line: string) => void):
       socket.destroy();
       return;
     }
+    // The same JSON body as every other refusal.
+    const body = JSON.stringify({ error: `${STATUS_CODES[status]?.toLowerCase()} (${error.code ?? 'unparsable request'})` });
     socket.once('finish', () => socket.destroy());
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   });
 }

@@ -84,6 +84,7 @@ export function attachUpgrades(app: Hono, servers: Server[], options: UpgradeOpt
       socket.off('close', handshakeFailed);
       // From here `ws` handles the socket's errors.
       socket.off('error', destroyOnError);
+      if (options.log) (ws as LoggingSocket)[LOG] = options.log;
       wire(ws, events);
     });
   };
@@ -134,8 +135,21 @@ class NodeSocketInit {
   }
 }
 
-function ignoreError(): void {
-  // ws closes the socket itself (1002/1007/1009) and emits 'close' next.
+/** Where a socket's one line about a protocol error goes (a property, not a closure per socket). */
+const LOG = Symbol('broker-hono log');
+type LoggingSocket = WebSocket & { [LOG]?: (line: string) => void };
+
+function logProtocolError(this: WebSocket, error: Error): void {
+  // ws closes the socket itself (1002 protocol error, 1007 bad UTF-8, 1009 too big) and emits
+  // 'close' next; the client's mistake is worth one line, never a stack trace.
+  (this as LoggingSocket)[LOG]?.(`closed WebSocket: ${wsCloseCode(error) ?? 'error'} ${error.message}`);
+}
+
+/** The close code ws attached to a protocol error (under its own `status-code` symbol). */
+function wsCloseCode(error: Error): number | undefined {
+  const key = Object.getOwnPropertySymbols(error).find((symbol) => symbol.description === 'status-code');
+  const code = key === undefined ? undefined : (error as unknown as Record<symbol, unknown>)[key];
+  return typeof code === 'number' ? code : undefined;
 }
 
 function destroyOnError(this: Duplex): void {
@@ -160,7 +174,7 @@ function onDirectClose(this: WebSocket, code: number, reason: Buffer): void {
 /** Connects one accepted `ws` socket to the route's Hono events. */
 function wire(ws: WebSocket, events: WSEvents<WebSocket> & DirectFrameEvents): void {
   const context = new WSContext<WebSocket>(new NodeSocketInit(ws));
-  ws.on('error', ignoreError);
+  ws.on('error', logProtocolError);
   if (events[DIRECT_FRAME]) {
     // The broker's own routes: each frame straight to its handler as a message, no MessageEvent.
     const socket = ws as DirectSocket;
