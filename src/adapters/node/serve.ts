@@ -16,6 +16,7 @@ import { fastSocketSessions } from './fast-socket-session.ts';
 import { genericSocketSession } from '../../app/socket-session.ts';
 import { answerClientErrors } from './client-errors.ts';
 import { withDebugHeap } from './debug-heap.ts';
+import { headViaGet } from './head-requests.ts';
 
 export { ListenError };
 
@@ -44,7 +45,7 @@ export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<Creat
   try {
     for (const address of options.listen) {
       const { host, port } = splitListen(address);
-      const server = createAdaptorServer({ fetch: withDebugHeap(broker.app.fetch) }) as Server;
+      const server = createAdaptorServer({ fetch: withDebugHeap(headViaGet(broker.app.fetch)) }) as Server;
       answerClientErrors(server, broker.context.log);
       await listen(server, host, port, address);
       servers.push(server);
