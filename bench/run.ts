@@ -15,7 +15,8 @@
  * Scenarios: fanout (1 publisher → N subscribers of a parent topic, as fast as a window of
  * in-flight messages allows), latency-light (10 msg/s into N subscribers), latency-half (half the
  * runtime's naive baseline's peak rate), many-topics (subscribers on distinct topics, many
- * publishers), idle (connections held open: server memory per connection and connect time).
+ * publishers), few-topics (the same traffic with only the targeted topics), idle (connections
+ * held open: server memory per connection and connect time).
  */
 import { fork } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -63,8 +64,8 @@ const settings = {
   latencySeconds: quick ? 3 : 10,
 };
 
-type ScenarioId = 'fanout' | 'fanout-rate' | 'latency-light' | 'latency-half' | 'many-topics' | 'idle';
-const ALL_SCENARIOS: ScenarioId[] = ['fanout', ...(settings.rate > 0 ? (['fanout-rate'] as const) : []), 'latency-light', 'latency-half', 'many-topics', 'idle'];
+type ScenarioId = 'fanout' | 'fanout-rate' | 'latency-light' | 'latency-half' | 'many-topics' | 'few-topics' | 'idle';
+const ALL_SCENARIOS: ScenarioId[] = ['fanout', ...(settings.rate > 0 ? (['fanout-rate'] as const) : []), 'latency-light', 'latency-half', 'many-topics', 'few-topics', 'idle'];
 const scenarios = flags.scenarios ? (flags.scenarios.split(',') as ScenarioId[]) : ALL_SCENARIOS;
 
 const specs = serverSpecs().filter((spec) => !flags.servers || flags.servers.split(',').includes(spec.id));
@@ -125,6 +126,10 @@ function planFor(scenario: ScenarioId, spec: ServerSpec, server: { host: string;
         probes: 50,
         localAddresses: 16,
       };
+    case 'few-topics':
+      // The many-topics traffic with only the publishers' own topics: the same work per publish
+      // with a hundredth of the topics, so the two tables show whether topic count costs anything.
+      return { ...planFor('many-topics', spec, server), subscribers: settings.publishers, localAddresses: 4 };
     case 'idle':
       return { ...plan, subscribers: settings.idle, subscribePath: '/sub/idle', publishers: 0, hold: true, localAddresses: 40, probes: 0 };
   }
@@ -243,6 +248,7 @@ const COLUMNS: Record<ScenarioId, Column[]> = {
   ],
   'latency-half': [],
   'many-topics': [],
+  'few-topics': [],
   idle: [
     { title: 'KB/connection', value: (s) => median(s.map((x) => (x.bytesPerConnection ?? Number.NaN) / 1024)), format: (v) => (Number.isFinite(v) ? v.toFixed(2) : '—'), ratio: true },
     { title: 'connect s', value: (s) => median(s.map((x) => (x.result?.connectMs ?? Number.NaN) / 1000)), format: (v) => (Number.isFinite(v) ? v.toFixed(2) : '—'), ratio: true },
@@ -251,6 +257,7 @@ const COLUMNS: Record<ScenarioId, Column[]> = {
 COLUMNS['fanout-rate'] = COLUMNS['latency-light'];
 COLUMNS['latency-half'] = COLUMNS['latency-light'];
 COLUMNS['many-topics'] = COLUMNS.fanout;
+COLUMNS['few-topics'] = COLUMNS.fanout;
 
 const TITLES: Record<ScenarioId, () => string> = {
   fanout: () => `Fan-out: 1 publisher → ${fmtInt(settings.subscribers)} subscribers of a parent topic, ${settings.payload}-byte messages, as fast as a window of ${settings.window} in-flight messages allows`,
@@ -258,6 +265,7 @@ const TITLES: Record<ScenarioId, () => string> = {
   'latency-light': () => `Latency at light load: 10 messages/s into ${fmtInt(settings.subscribers)} subscribers (publish → receive)`,
   'latency-half': () => `Latency at half of the naive baseline's peak rate (each runtime's own baseline), ${fmtInt(settings.subscribers)} subscribers`,
   'many-topics': () => `Many topics: ${fmtInt(settings.topics)} subscribers on distinct topics, ${settings.publishers} publishers (one subscriber each, up to ${settings.manyWindow} messages in flight each)`,
+  'few-topics': () => `Few topics: the many-topics traffic with only its ${settings.publishers} targeted subscribers (compare: publish cost should not depend on the topic count)`,
   idle: () => `Idle connections: ${fmtInt(settings.idle)} subscribers held open (server memory growth per connection; time to connect them all)`,
 };
 
