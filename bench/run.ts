@@ -10,7 +10,8 @@
  * Flags: --rounds N, --duration S, --warmup S, --subscribers N, --payload BYTES, --window N
  * (fan-out messages in flight), --many-window N (per publisher, many-topics),
  * --rate MSGS_PER_S (adds a fixed-rate fan-out run), --topics N (many-topics subscribers),
- * --publishers N, --idle N, --servers a,b, --scenarios a,b, --json FILE.
+ * --publishers N, --idle N, --servers a,b, --scenarios a,b, --json FILE, --cluster (then also runs
+ * `bench/cluster.ts`, the cluster helper's Redis fan-out table, `npm run bench:cluster`).
  *
  * Scenarios: fanout (1 publisher → N subscribers of a parent topic, as fast as a window of
  * in-flight messages allows), latency-light (10 msg/s into N subscribers), latency-half (half the
@@ -44,6 +45,7 @@ const { values: flags } = parseArgs({
     servers: { type: 'string' },
     scenarios: { type: 'string' },
     json: { type: 'string' },
+    cluster: { type: 'boolean', default: false },
   },
 });
 
@@ -361,6 +363,13 @@ async function main(): Promise<void> {
   mkdirSync(join(jsonPath, '..'), { recursive: true });
   writeFileSync(jsonPath, JSON.stringify({ command, machine: machine(), settings, results: Object.fromEntries([...results].map(([k, v]) => [k, Object.fromEntries(v)])) }, null, 2));
   process.stderr.write(`raw results: ${jsonPath}\n`);
+  if (flags.cluster) {
+    process.stdout.write('\n### Cluster (Redis): `npm run bench:cluster`\n\n');
+    await new Promise<void>((resolve) => {
+      const child = fork(join(ROOT, 'bench', 'cluster.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+      child.once('exit', () => resolve());
+    });
+  }
 }
 
 function summary(scenario: ScenarioId, sample: Sample): string {
