@@ -11,16 +11,18 @@ export type MessageData = string | Uint8Array;
 export class BrokerMessage {
   /** True for binary messages, false for text. */
   readonly binary: boolean;
-  #data: MessageData | undefined;
-  #bytes: Uint8Array | undefined;
+  // Plain (TypeScript-private) fields rather than `#` ones: one of these is made per message, and
+  // on JavaScriptCore (Bun) `#` fields cost more to set up.
+  private _data: MessageData | undefined;
+  private _bytes: Uint8Array | undefined = undefined;
   // The first transport's prepared value sits in two fields: looking it up for every receiver
   // must cost a comparison, not a Map probe. Further transports go to the map.
-  #firstKey: object | undefined;
-  #firstValue: unknown;
-  #prepared: Map<object, unknown> | undefined;
+  private _firstKey: object | undefined = undefined;
+  private _firstValue: unknown = undefined;
+  private _prepared: Map<object, unknown> | undefined = undefined;
 
   constructor(data: MessageData) {
-    this.#data = data;
+    this._data = data;
     this.binary = typeof data !== 'string';
   }
 
@@ -31,19 +33,19 @@ export class BrokerMessage {
    */
   static fromUtf8(bytes: Uint8Array): BrokerMessage {
     const message = new BrokerMessage('');
-    message.#data = undefined;
-    message.#bytes = bytes;
+    message._data = undefined;
+    message._bytes = bytes;
     return message;
   }
 
   /** The message as text (a string) or binary (bytes). */
   get data(): MessageData {
-    return (this.#data ??= decoder.decode(this.#bytes));
+    return (this._data ??= decoder.decode(this._bytes));
   }
 
   /** The message's bytes (UTF-8 for text), encoded at most once. */
   get bytes(): Uint8Array {
-    return (this.#bytes ??= typeof this.#data === 'string' ? encoder.encode(this.#data) : this.#data!);
+    return (this._bytes ??= typeof this._data === 'string' ? encoder.encode(this._data) : this._data!);
   }
 
   get byteLength(): number {
@@ -56,14 +58,14 @@ export class BrokerMessage {
    * module-level function (not a closure made per call: this runs once per receiver).
    */
   prepared<T>(key: object, prepare: (message: BrokerMessage) => T): T {
-    if (this.#firstKey === key) return this.#firstValue as T;
-    if (this.#firstKey === undefined) {
+    if (this._firstKey === key) return this._firstValue as T;
+    if (this._firstKey === undefined) {
       const value = prepare(this);
-      this.#firstKey = key;
-      this.#firstValue = value;
+      this._firstKey = key;
+      this._firstValue = value;
       return value;
     }
-    const cache = (this.#prepared ??= new Map());
+    const cache = (this._prepared ??= new Map());
     if (cache.has(key)) return cache.get(key) as T;
     const value = prepare(this);
     cache.set(key, value);

@@ -13,15 +13,28 @@ import type { Delivery } from './delivery.ts';
 
 let publishSequence = 0;
 
+/** The members of a topic one broadcaster reaches. */
+interface Group {
+  readonly broadcaster: TopicBroadcaster;
+  readonly members: Set<Receiver>;
+}
+
 /** One topic's subscribers: delivered one by one, and reached through broadcasters. */
 class TopicSubscribers {
   readonly each = new Set<Receiver>();
-  groups: Map<TopicBroadcaster, Set<Receiver>> | undefined;
+  /** One group per broadcaster (one per server a runtime listens with): a short list. */
+  groups: Group[] | undefined = undefined;
   size = 0;
+
+  group(broadcaster: TopicBroadcaster): Group | undefined {
+    const groups = this.groups;
+    if (groups) for (let i = 0; i < groups.length; i++) if (groups[i]!.broadcaster === broadcaster) return groups[i];
+    return undefined;
+  }
 
   has(receiver: Receiver): boolean {
     const broadcaster = receiver.broadcaster;
-    return broadcaster ? (this.groups?.get(broadcaster)?.has(receiver) ?? false) : this.each.has(receiver);
+    return broadcaster ? (this.group(broadcaster)?.members.has(receiver) ?? false) : this.each.has(receiver);
   }
 }
 
@@ -37,10 +50,9 @@ export class Subscriptions {
     if (entry.has(receiver)) return false;
     const broadcaster = receiver.broadcaster;
     if (broadcaster) {
-      const groups = (entry.groups ??= new Map());
-      let members = groups.get(broadcaster);
-      if (!members) groups.set(broadcaster, (members = new Set()));
-      members.add(receiver);
+      let group = entry.group(broadcaster);
+      if (!group) (entry.groups ??= []).push((group = { broadcaster, members: new Set() }));
+      group.members.add(receiver);
       broadcaster.join(topic, receiver);
     } else {
       entry.each.add(receiver);
@@ -55,9 +67,12 @@ export class Subscriptions {
     if (!entry) return false;
     const broadcaster = receiver.broadcaster;
     if (broadcaster) {
-      const members = entry.groups?.get(broadcaster);
-      if (!members?.delete(receiver)) return false;
-      if (members.size === 0) entry.groups!.delete(broadcaster);
+      const group = entry.group(broadcaster);
+      if (!group?.members.delete(receiver)) return false;
+      if (group.members.size === 0) {
+        entry.groups!.splice(entry.groups!.indexOf(group), 1);
+        if (entry.groups!.length === 0) entry.groups = undefined;
+      }
       broadcaster.leave(topic, receiver);
     } else if (!entry.each.delete(receiver)) {
       return false;
@@ -84,14 +99,17 @@ export class Subscriptions {
     for (const name of topicAncestors) {
       const entry = this.#byTopic.get(name);
       if (!entry) continue;
-      for (const receiver of entry.each) {
-        // A receiver subscribed under two ancestors (possible through the API) gets it once.
-        if (receiver.lastPublish === sequence) continue;
-        receiver.lastPublish = sequence;
-        delivered += this.delivery.deliver(receiver, message);
+      if (entry.each.size > 0) {
+        for (const receiver of entry.each) {
+          // A receiver subscribed under two ancestors (possible through the API) gets it once.
+          if (receiver.lastPublish === sequence) continue;
+          receiver.lastPublish = sequence;
+          delivered += this.delivery.deliver(receiver, message);
+        }
       }
-      if (entry.groups) {
-        for (const [broadcaster, members] of entry.groups) delivered += this.delivery.broadcast(broadcaster, name, members, message);
+      const groups = entry.groups;
+      if (groups) {
+        for (let i = 0; i < groups.length; i++) delivered += this.delivery.broadcast(groups[i]!.broadcaster, name, groups[i]!.members, message);
       }
     }
     return delivered;

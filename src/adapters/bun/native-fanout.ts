@@ -179,9 +179,8 @@ export function nativeFanout(maxBufferedBytes: number): NativeFanout {
             const direct = (socket.data.events as DirectFrameEvents)[DIRECT_FRAME];
             if (!direct) return handler.message?.(socket, message);
             // Bun has checked the size (maxPayloadLength) and decoded text already.
-            (socket.data.events as DirectFrameEvents)[DIRECT_FRAME]!(
-              new BrokerMessage(typeof message === 'string' ? message : new Uint8Array(message.buffer, message.byteOffset, message.byteLength)),
-            );
+            // A Buffer is a Uint8Array: kept as it is (reading `.buffer` would make Bun copy it out).
+            (socket.data.events as DirectFrameEvents)[DIRECT_FRAME]!(new BrokerMessage(message));
           },
         },
       };
