@@ -10,7 +10,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nodeCli, type RunningServer } from './helpers/server.ts';
-import { open, settle, type TestClient } from './helpers/ws-client.ts';
+import { open, refusedUpgrade, settle, type TestClient } from './helpers/ws-client.ts';
 import { OPCODE, closePayload, frame, rawExchange, rawUpgrade, statusOf, tcpConnect, upgradeRequest } from './helpers/raw-ws.ts';
 import { assertAlive, assertNoStackTrace, brokerStats, logLines, waitForBrokerStats, waitUntil } from './helpers/checks.ts';
 
@@ -91,6 +91,19 @@ describe('hostile input', () => {
     assert.ok(seen.has(400) && seen.has(101), `statuses seen: ${[...seen]}`);
     // One line for each refused client, no more, no less.
     await assertNewLogLines('refused', refusedBefore, refusals);
+  });
+
+  test('dot segments mean the same on an upgrade as on a POST (resolved as URL parsing does)', T, async () => {
+    const subscriber = await open(`${server.wsUrl}/sub/news/../dots`);
+    const encoded = await open(`${server.wsUrl}/sub/news/%2e%2E/dots`);
+    await waitForBrokerStats(server, (s) => s.subscribers === 3);
+    assert.equal((await fetch(`${server.httpUrl}/pub/x/y/%2e%2e/../dots`, { method: 'POST', body: 'one' })).status, 200);
+    assert.equal((await subscriber.waitFor(1))[0]!.data, 'one');
+    assert.equal((await encoded.waitFor(1))[0]!.data, 'one');
+    // A ".." that only decoding produces (an encoded slash around it) is a topic segment: refused.
+    assert.equal((await refusedUpgrade(`${server.wsUrl}/sub/a%2F..%2Fdots`)).status, 400);
+    assert.equal((await fetch(`${server.httpUrl}/pub/a%2F..%2Fdots`, { method: 'POST', body: 'two' })).status, 400);
+    await Promise.all([subscriber.close(), encoded.close()]);
   });
 
   test('request lines and headers Node itself refuses are answered 400 with one log line', T, async () => {

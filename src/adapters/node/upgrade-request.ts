@@ -99,6 +99,20 @@ for (const key of Object.getOwnPropertyNames(Request.prototype)) {
 export function upgradeRequest(incoming: IncomingMessage): Request {
   const hostHeader = incoming.headers.host;
   const host = hostHeader && /^[A-Za-z0-9.\-:[\]]+$/.test(hostHeader) ? hostHeader : 'localhost';
-  const path = incoming.url?.startsWith('/') ? incoming.url : '/';
+  const raw = incoming.url?.startsWith('/') ? incoming.url : '/';
+  const path = DOT_SEGMENT.test(raw) ? resolveDotSegments(raw) : raw;
   return new UpgradeRequest(`http://${host}${path}`, incoming) as unknown as Request;
+}
+
+/** A `.` or `..` segment, also written with `%2e`: `/a/../b`, `/a/%2e%2e/b`, `/a/.`. */
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:[/?#]|$)/i;
+
+/**
+ * Dot segments resolved as URL parsing resolves them for every other request (and as a browser
+ * does before it sends one), so a path means the same on an upgrade as on a POST, and on Node as
+ * on Deno and Bun. Only paths that hold one pay for the parse.
+ */
+function resolveDotSegments(path: string): string {
+  const url = new URL(path, 'http://localhost');
+  return url.pathname + url.search;
 }
