@@ -19,6 +19,13 @@ export interface CoreLimits extends TopicLimits {
   pushQueueLimit: number;
 }
 
+/**
+ * Topics whose ancestor lists are kept. Publisher sockets reuse a few topics; POSTs to ever new
+ * topics must not grow memory much (a 1 KiB, 32-deep topic costs a few KiB here), so the bound
+ * is small and the cache is simply dropped when full (recomputing is cheap).
+ */
+const ANCESTOR_CACHE_ENTRIES = 1024;
+
 /** What a receiver is attached as, so it can be detached from the right registry. */
 type Attachment = { kind: 'sub' | 'bus' | 'pull'; topic: string };
 
@@ -193,7 +200,7 @@ export class BrokerCore {
     let list = this.#ancestorCache.get(topic);
     if (!list) {
       list = ancestors(topic);
-      if (this.#ancestorCache.size >= 10_000) this.#ancestorCache.clear();
+      if (this.#ancestorCache.size >= ANCESTOR_CACHE_ENTRIES) this.#ancestorCache.clear();
       this.#ancestorCache.set(topic, list);
     }
     return list;
