@@ -150,7 +150,7 @@ function rawByteLength(data: unknown): number {
 
 const ROLES: Record<RouteKind, Role> = {
   sub: {
-    attach: (ctx, receiver, topic) => ctx.core.addTopicSubscriber(topic, receiver),
+    attach: (ctx, receiver, topic) => ctx.core.subscribeValidTopic(topic, receiver),
     // detach() also covers a subscriber already dropped as a slow consumer.
     detach: (ctx, receiver) => ctx.core.detach(receiver),
   },

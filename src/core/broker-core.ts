@@ -76,8 +76,14 @@ export class BrokerCore {
 
   /** Subscribes to `topic` and its descendants. Throws a TypeError for an invalid topic. */
   addTopicSubscriber(topic: string, subscriber: Subscriber | Receiver): void {
-    const name = this.#validTopic(topic);
-    const receiver = receiverFor(subscriber);
+    this.subscribeValidTopic(this.#validTopic(topic), receiverFor(subscriber));
+  }
+
+  /**
+   * `addTopicSubscriber` for a topic already validated and normalised (a subscriber socket's,
+   * checked at upgrade), so a connection does not parse its topic twice.
+   */
+  subscribeValidTopic(name: string, receiver: Receiver): void {
     if (!this.subscriptions.add(name, receiver)) return;
     this.#attach(receiver, { kind: 'sub', topic: name });
     this.counters.subscribers++;

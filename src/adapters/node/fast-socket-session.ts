@@ -49,7 +49,7 @@ export function fastSocketFor(ws: WebSocket): Socket | undefined {
   const socket = internals._socket;
   if (!(socket instanceof Socket)) return undefined;
   if (internals._sender?._socket !== socket || typeof internals._sender._bufferedBytes !== 'number') return undefined;
-  if (internals._extensions && Object.keys(internals._extensions).length > 0) return undefined;
+  for (const _ in internals._extensions) return undefined;
   if (ws.readyState !== OPEN) return undefined;
   return socket;
 }
