@@ -26,7 +26,8 @@ export interface Receiver {
  * Fan-out done by the transport's runtime: receivers join a topic natively, and one call sends a
  * message to all of them. The transport keeps the slow-consumer rule for them: a member whose
  * backlog passes `maxBufferedBytes` must be handed to `Delivery.dropSlowConsumer` (close 1013,
- * counted) once the current turn's publishing is done at the latest.
+ * counted) promptly, without reading every member's backlog on every message (Bun's transport
+ * looks within 10 ms, and at once after half the limit has gone out on a topic).
  */
 export interface TopicBroadcaster {
   /** `receiver` (one of this broadcaster's) now subscribes to `topic`. */
