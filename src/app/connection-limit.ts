@@ -16,9 +16,16 @@ import type { Counters } from '../core/counters.ts';
 /** How long a handshake may take between the check and the open socket. */
 export const HANDSHAKE_DEADLINE_MS = 10_000;
 
+/** How often reservations past their deadline are looked for. */
+const SWEEP_EVERY_MS = 1000;
+
 export class ConnectionLimit {
   /** Reservations taken and not yet released. */
   pending = 0;
+  // One timer for all reservations rather than one per handshake: every handshake takes a
+  // reservation, and a timer each is measurable when thousands of clients connect at once.
+  readonly #open = new Set<Reservation>();
+  #sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly counters: Counters,
@@ -37,20 +44,41 @@ export class ConnectionLimit {
   /** Takes a slot for a handshake about to start, or returns undefined when full. */
   reserve(): Reservation | undefined {
     if (!this.hasRoom()) return undefined;
-    return new Reservation(this);
+    const reservation = new Reservation(this, Date.now() + HANDSHAKE_DEADLINE_MS);
+    this.#open.add(reservation);
+    if (!this.#sweeper) {
+      this.#sweeper = setInterval(() => this.#sweep(), SWEEP_EVERY_MS);
+      // Node and Bun can unref; elsewhere the timer stops once no reservation is open.
+      (this.#sweeper as { unref?: () => void }).unref?.();
+    }
+    return reservation;
+  }
+
+  /** @internal Called by a reservation as it is released. */
+  forget(reservation: Reservation): void {
+    this.#open.delete(reservation);
+    if (this.#open.size === 0 && this.#sweeper) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const reservation of this.#open) if (reservation.expiresAt <= now) reservation.release();
   }
 }
 
 export class Reservation {
   #limit: ConnectionLimit | undefined;
-  readonly #timer: ReturnType<typeof setTimeout>;
 
-  constructor(limit: ConnectionLimit) {
+  constructor(
+    limit: ConnectionLimit,
+    /** When the deadline releases it, if nothing has before (ms since the epoch). */
+    readonly expiresAt: number,
+  ) {
     this.#limit = limit;
     limit.pending++;
-    this.#timer = setTimeout(() => this.release(), HANDSHAKE_DEADLINE_MS);
-    // Node and Bun can unref; elsewhere the timer simply runs out.
-    (this.#timer as { unref?: () => void }).unref?.();
   }
 
   /** Gives the slot back; safe to call more than once. The opener counts the connection itself. */
@@ -58,7 +86,7 @@ export class Reservation {
     const limit = this.#limit;
     if (!limit) return;
     this.#limit = undefined;
-    clearTimeout(this.#timer);
     limit.pending--;
+    limit.forget(this);
   }
 }

@@ -27,16 +27,21 @@ export function rawTopicPath(c: Context, kind: RouteKind): string {
   const url = c.req.url;
   const pathStart = url.indexOf('/', url.indexOf('//') + 2);
   let path = pathStart === -1 ? '/' : url.slice(pathStart);
-  const query = path.search(/[?#]/);
-  if (query !== -1) path = path.slice(0, query);
+  // Every handshake comes through here: indexOf, not a regular expression.
+  const query = path.indexOf('?');
+  const fragment = path.indexOf('#');
+  const end = query === -1 ? fragment : fragment === -1 ? query : Math.min(query, fragment);
+  if (end !== -1) path = path.slice(0, end);
   // The matched pattern is `<mount>/<kind>/*`; skip as many raw segments as the mount has (the
   // mount may hold parameters, so its text can differ from the raw path).
   const routePath = c.req.routePath;
-  const mount = routePath.slice(0, routePath.length - `/${kind}/*`.length);
+  const mountLength = routePath.length - kind.length - 3;
   let offset = 0;
-  for (let skip = mount.split('/').length - 1; skip > 0; skip--) {
-    offset = path.indexOf('/', offset + 1);
-    if (offset === -1) return '';
+  if (mountLength > 0) {
+    for (let skip = routePath.slice(0, mountLength).split('/').length - 1; skip > 0; skip--) {
+      offset = path.indexOf('/', offset + 1);
+      if (offset === -1) return '';
+    }
   }
   const marker = `/${kind}/`;
   return path.startsWith(marker, offset) ? path.slice(offset + marker.length) : '';
