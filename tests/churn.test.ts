@@ -11,8 +11,9 @@ import { connect, type Socket } from 'node:net';
 import { nodeCli, stats, waitForStats, type RunningServer } from './helpers/server.ts';
 import { TestClient } from './helpers/ws-client.ts';
 import { LIVE_COUNTERS } from './helpers/blackbox-suite.ts';
+import type { BrokerStats } from '../mod.ts';
 
-const allLiveZero = (s: Record<string, number>) => LIVE_COUNTERS.every((name) => s[name] === 0);
+const allLiveZero = (s: BrokerStats) => LIVE_COUNTERS.every((name) => s[name] === 0);
 
 /** Deterministic pseudo-random numbers so a failure can be replayed. */
 function random(seed: number): () => number {

@@ -7,12 +7,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nodeCli, stats, type RunningServer } from './helpers/server.ts';
-import { open, settle, TestClient } from './helpers/ws-client.ts';
-import { startRedis, waitUntil, type RedisClient, type RedisServer } from './helpers/redis.ts';
+import { open, TestClient } from './helpers/ws-client.ts';
+import { startRedis, type RedisClient, type RedisServer } from './helpers/redis.ts';
+import { waitUntil } from './helpers/checks.ts';
+import { PREFIX, health, nodeIdOf, waitHealthy } from './helpers/cluster.ts';
 import { bunCli, denoCli } from './helpers/runtimes.ts';
 import { openSse } from './helpers/sse-client.ts';
-
-const PREFIX = 'bh:0:';
 
 let redis: RedisServer;
 let inspect: RedisClient;
@@ -23,15 +23,6 @@ async function startNode(extra: string[] = []): Promise<RunningServer> {
   const node = await nodeCli(['--redis', redis.url, ...extra]);
   nodes.push(node);
   return node;
-}
-
-async function health(node: RunningServer): Promise<{ status: number; body: string }> {
-  const response = await fetch(`${node.httpUrl}/healthz`);
-  return { status: response.status, body: await response.text() };
-}
-
-async function waitHealthy(node: RunningServer, timeoutMs = 15_000): Promise<void> {
-  await waitUntil(`${node.httpUrl} healthy`, async () => (await health(node)).status === 200, timeoutMs);
 }
 
 async function client(url: string): Promise<TestClient> {
@@ -49,10 +40,31 @@ async function registeredPullers(topic: string): Promise<string[]> {
   return (await inspect.lRange(`${PREFIX}pullers:${topic}`, 0, -1)).map(String);
 }
 
-function nodeIdOf(node: RunningServer): string {
-  const match = /as node ([0-9a-f]{16})/.exec(node.output());
-  assert.ok(match, `node id in output:\n${node.output()}`);
-  return match[1]!;
+/**
+ * Sentinels for "nothing else arrived" across nodes. Redis writes to each node's subscriber
+ * connection in the order it runs commands, and a message that has reached a client on another
+ * node than its publisher's has been run by Redis. So once every message under test has reached
+ * a client on another node than its publisher's, a sentinel POSTed on node N afterwards reaches
+ * every other node after all that Redis sent it of those messages (their copies, and the echo of
+ * that node's own publishes), and after what that node delivered of them locally (it did so as it
+ * handled them, earlier still). Node N delivers its own sentinel at once, not through Redis, so
+ * a receiver on N needs a sentinel from another node too. POSTs one sentinel to `path` on each
+ * node of `via`, in turn, and returns their texts.
+ */
+async function postSentinels(path: string, via: RunningServer[]): Promise<string[]> {
+  const texts: string[] = [];
+  for (const node of via) {
+    const text = `sentinel from ${nodeIdOf(node)}`;
+    assert.equal((await post(node, path, text)).status, 200);
+    texts.push(text);
+  }
+  return texts;
+}
+
+/** Waits for every sentinel at `receiver`; returns all else it got, in order. */
+async function allButSentinels(receiver: TestClient, sentinels: string[]): Promise<string[]> {
+  await waitUntil(() => `${JSON.stringify(sentinels)} among ${JSON.stringify(receiver.texts())}`, () => sentinels.every((s) => receiver.texts().includes(s)));
+  return receiver.texts().filter((text) => !sentinels.includes(text));
 }
 
 describe('cluster mode (three nodes on one Redis)', () => {
@@ -100,10 +112,14 @@ describe('cluster mode (three nodes on one Redis)', () => {
     const onB = await amyOnB.waitFor(3, 10_000);
     assert.deepEqual(onB.map(asText).sort(), ['bin:000102ff', 'by post', 'hello amy'].sort());
     assert.ok(onB.find((m) => m.data === 'by post')!.binary === false, 'text stays text across nodes');
-    await settle(200);
-    assert.equal(bobOnC.received.length, 0, 'a sibling topic hears nothing');
-    assert.equal(wongOnA.received.length, 4);
-    assert.equal(amyOnB.received.length, 3);
+    // Node A's own publish (to `wong`) has reached no other node: a sentinel from A that node B
+    // hears proves Redis has run it. Then sentinels from B, through Redis to A and C.
+    const [fromA] = await postSentinels('/pub/wong/amy', [a]);
+    await amyOnB.waitFor(4, 10_000);
+    const sentinels = [fromA!, ...(await postSentinels('/pub/wong/amy', [b])), ...(await postSentinels('/pub/wong/bob', [b]))];
+    assert.deepEqual(await allButSentinels(bobOnC, sentinels.slice(2)), [], 'a sibling topic hears nothing');
+    assert.deepEqual(await allButSentinels(wongOnA, sentinels), wongOnA.texts().slice(0, 4), 'each once, nothing more');
+    assert.deepEqual(await allButSentinels(amyOnB, sentinels.slice(0, 2)), amyOnB.texts().slice(0, 3), 'each once, nothing more');
   });
 
   test('an SSE subscriber on one node hears publishes on another (text as data, binary as base64)', async () => {
@@ -129,6 +145,8 @@ describe('cluster mode (three nodes on one Redis)', () => {
     const onlyB = await client(`${b.wsUrl}/sub/only/b`);
     await post(c, '/pub/only/a/deeper', 'x');
     await onlyA.waitFor(1, 10_000);
+    const [sentinel] = await postSentinels('/pub/only/b', [c]);
+    await onlyB.waitFor(1, 10_000);
     const channels = (await inspect.pubSubChannels(`${PREFIX}sub:only*`)).map(String).sort();
     assert.deepEqual(channels, [`${PREFIX}sub:only/a`, `${PREFIX}sub:only/b`]);
     const counts = await inspect.pubSubNumSub([`${PREFIX}sub:only/a`, `${PREFIX}sub:only/b`, `${PREFIX}sub:only`]);
@@ -140,7 +158,7 @@ describe('cluster mode (three nodes on one Redis)', () => {
     await onlyA.close();
     await onlyB.close();
     await waitUntil('only/* channels to go once their subscribers left', async () => (await inspect.pubSubChannels(`${PREFIX}sub:only*`)).length === 0, 15_000);
-    assert.equal(onlyB.received.length, 0);
+    assert.deepEqual(onlyB.texts(), [sentinel], 'only/b heard nothing of only/a');
   });
 
   test('a message published on a node reaches that node\'s own subscribers exactly once', async () => {
@@ -152,11 +170,11 @@ describe('cluster mode (three nodes on one Redis)', () => {
     await localOnA.waitFor(3, 10_000); // the POST below is another publisher: order it by hand
     await remoteOnB.waitFor(3, 10_000);
     assert.equal((await post(a, '/pub/once/x', 'm4')).status, 200);
-    await remoteOnB.waitFor(4, 10_000); // so A's own copies have come back from Redis too
-    await settle(300);
-    assert.deepEqual(localOnA.texts(), ['m1', 'm2', 'm3', 'm4']);
-    assert.deepEqual(deeperOnA.texts(), ['m1', 'm2', 'm3', 'm4']);
-    assert.deepEqual(remoteOnB.texts(), ['m1', 'm2', 'm3', 'm4']);
+    await remoteOnB.waitFor(4, 10_000); // so Redis has run all four, and sent A its own copies
+    const sentinels = await postSentinels('/pub/once/x', [a, b]);
+    assert.deepEqual(await allButSentinels(localOnA, sentinels), ['m1', 'm2', 'm3', 'm4']);
+    assert.deepEqual(await allButSentinels(deeperOnA, sentinels), ['m1', 'm2', 'm3', 'm4']);
+    assert.deepEqual(await allButSentinels(remoteOnB, sentinels), ['m1', 'm2', 'm3', 'm4']);
   });
 
   test('a node subscribed to two ancestors of a remote publish delivers it once to each subscriber', async () => {
@@ -166,9 +184,10 @@ describe('cluster mode (three nodes on one Redis)', () => {
     await post(c, '/pub/twice/a/b', 'two');
     await top.waitFor(2, 10_000);
     await middle.waitFor(2, 10_000);
-    await settle(300);
-    assert.deepEqual(top.texts(), ['one', 'two']);
-    assert.deepEqual(middle.texts(), ['one', 'two']);
+    // Node C's sentinel comes through Redis as the two copies of each publish did.
+    const sentinels = await postSentinels('/pub/twice/a/b', [c]);
+    assert.deepEqual(await allButSentinels(top, sentinels), ['one', 'two']);
+    assert.deepEqual(await allButSentinels(middle, sentinels), ['one', 'two']);
   });
 
   test('bus across nodes keeps the echo rules (Mercury)', async () => {
@@ -187,11 +206,13 @@ describe('cluster mode (three nodes on one Redis)', () => {
     await peerA.waitFor(2, 10_000);
     await peerB.waitFor(3, 10_000);
     await peerC.waitFor(3, 10_000);
-    await settle(300);
-    assert.deepEqual(peerA.texts(), ['from b', 'by post'], 'no echo without ?echo');
-    assert.deepEqual(peerB.texts(), ['from a', 'from b', 'by post'], 'echo=1 hears itself once');
-    assert.deepEqual(peerC.texts(), ['from a', 'from b', 'by post']);
-    assert.equal(otherRoom.received.length, 0, 'the bus has no hierarchy');
+    // Each message has reached another node than its sender's: sentinels from A and B now.
+    const sentinels = await postSentinels('/bus/room', [a, b]);
+    const sideSentinels = await postSentinels('/bus/room/side', [a, b]);
+    assert.deepEqual(await allButSentinels(peerA, sentinels), ['from b', 'by post'], 'no echo without ?echo');
+    assert.deepEqual(await allButSentinels(peerB, sentinels), ['from a', 'from b', 'by post'], 'echo=1 hears itself once');
+    assert.deepEqual(await allButSentinels(peerC, sentinels), ['from a', 'from b', 'by post']);
+    assert.deepEqual(await allButSentinels(otherRoom, sideSentinels), [], 'the bus has no hierarchy');
   });
 
   test('push/pull: round robin over pullers on different nodes, in connect order (Mercury)', async () => {
@@ -216,10 +237,13 @@ describe('cluster mode (three nodes on one Redis)', () => {
     await pusher.send('m6');
     await p0.waitFor(4, 10_000);
     await p2.waitFor(1, 10_000);
-    await settle(200);
-    assert.deepEqual(p0.texts(), ['m1', 'm3', 'm4', 'm5']);
+    // Round robin goes on with s1 to p0 and s2 to p2; Redis routes each to its node after
+    // everything it routed there before, so each is the next thing its puller gets.
+    await pusher.send('s1');
+    await pusher.send('s2');
+    assert.deepEqual((await p0.waitFor(5, 10_000)).map((m) => m.data), ['m1', 'm3', 'm4', 'm5', 's1']);
+    assert.deepEqual((await p2.waitFor(2, 10_000)).map((m) => m.data), ['m6', 's2']);
     assert.deepEqual(p1.texts(), ['m2']);
-    assert.deepEqual(p2.texts(), ['m6']);
   });
 
   test('push/pull: messages wait in Redis while no puller exists anywhere, bounded by pushQueueLimit', async () => {
@@ -238,8 +262,9 @@ describe('cluster mode (three nodes on one Redis)', () => {
 
     const puller = await client(`${b.wsUrl}/pull/${topic}`);
     await puller.waitFor(3, 10_000);
-    await settle(200);
-    assert.deepEqual(puller.texts(), ['w1', 'w2', 'w3'], 'in order, nothing lost, nothing extra');
+    // Pushed now, a sentinel goes behind anything still queued (a refused message, had it been).
+    assert.equal((await post(limited, `/push/${topic}`, 'sentinel')).status, 200);
+    assert.deepEqual((await puller.waitFor(4, 10_000)).map((m) => m.data), ['w1', 'w2', 'w3', 'sentinel'], 'in order, nothing lost, nothing extra');
     assert.equal(await inspect.lLen(`${PREFIX}queue:${topic}`), 0);
     await limited.stop();
     nodes = nodes.filter((node) => node !== limited);
@@ -263,12 +288,16 @@ describe('cluster mode (three nodes on one Redis)', () => {
     );
     const total = perPusher * pushers.length;
     await waitUntil(`${total} messages pulled`, () => pullers.reduce((sum, p) => sum + p.received.length, 0) >= total, 30_000);
-    await settle(300);
-    const all = pullers.flatMap((p) => p.texts());
+    // One sentinel per puller, in one more round of the round robin: each reaches its puller's
+    // node after everything Redis routed there before.
+    for (let i = 0; i < pullers.length; i++) assert.equal((await post(a, `/push/${topic}`, `sentinel ${i}`)).status, 200);
+    await waitUntil('a sentinel at each puller', () => pullers.every((p) => p.texts().some((t) => t.startsWith('sentinel'))));
+    for (const puller of pullers) assert.equal(puller.texts().filter((t) => t.startsWith('sentinel')).length, 1, 'one sentinel each');
+    const all = pullers.flatMap((p) => p.texts().filter((t) => !t.startsWith('sentinel')));
     assert.equal(all.length, total, 'no message twice');
     assert.equal(new Set(all).size, total, 'every message once');
     // Cluster-wide round robin: six pullers, 600 messages, 100 each.
-    assert.deepEqual(pullers.map((p) => p.received.length), pullers.map(() => total / pullers.length));
+    assert.deepEqual(pullers.map((p) => p.received.length), pullers.map(() => total / pullers.length + 1));
     for (const puller of pullers) {
       for (const who of 'ABC') {
         const sequence = puller.texts().filter((t) => t.startsWith(`${who}-`)).map((t) => Number(t.slice(2)));
@@ -458,7 +487,10 @@ describe('cluster mode across runtimes (a Node, a Deno and a Bun node on one Red
     for (const text of ['j1', 'j2', 'j3', 'j4']) assert.equal((await post(onNode, '/push/mixed', text)).status, 200);
     await pullers[0]!.waitFor(2, 15_000);
     await pullers[1]!.waitFor(2, 15_000);
-    await settle(200);
-    assert.deepEqual(pullers.map((p) => p.texts()), [['j1', 'j3'], ['j2', 'j4']]);
+    // One more round of the round robin: each puller's next message must be its sentinel.
+    for (const text of ['s1', 's2']) assert.equal((await post(onNode, '/push/mixed', text)).status, 200);
+    await pullers[0]!.waitFor(3, 15_000);
+    await pullers[1]!.waitFor(3, 15_000);
+    assert.deepEqual(pullers.map((p) => p.texts()), [['j1', 'j3', 's1'], ['j2', 'j4', 's2']]);
   });
 });

@@ -10,10 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ancestors, parseTopic, parseTopicPath } from '../src/topic.ts';
-import { nodeCli, type RunningServer } from './helpers/server.ts';
+import { nodeCli, waitForStats, type RunningServer } from './helpers/server.ts';
 import { open } from './helpers/ws-client.ts';
 import { statusOf, tcpConnect } from './helpers/raw-ws.ts';
-import { assertAlive, assertNoStackTrace, logLines, waitForBrokerStats } from './helpers/checks.ts';
+import { assertAlive, assertNoStackTrace, logLines } from './helpers/checks.ts';
 
 const LIMITS = { maxTopicDepth: 8, maxTopicLength: 64 };
 const RULES = new Set(['encoding', 'empty', 'empty-segment', 'dot-segment', 'control-character', 'too-deep', 'too-long']);
@@ -221,13 +221,13 @@ describe('fuzz: the HTTP layer of the CLI', () => {
     for (const status of [101, 200, 204, 400, 401, 404, 426]) assert.ok(seen.has(status), `never saw ${status}: ${JSON.stringify([...seen])}`);
     assert.equal(logLines(server, /error on |internal error/).length, 0, server.output().slice(-3000));
     // Every connection the fuzzing opened (WebSockets, SSE streams) is gone again.
-    const s = await waitForBrokerStats(server, (x) => x.connections === 0, 20_000);
+    const s = await waitForStats(server, (x) => x.connections === 0, 20_000);
     assert.equal(s.subscribers + s.publishers + s.peers + s.pushers + s.pullers, 0);
   });
 
   test('POST bodies of random bytes arrive byte for byte, as text or binary as PROTOCOL.md says', { timeout: 120_000 }, async () => {
     const subscriber = await open(`${server.wsUrl}/sub/fuzz/body`, { headers: { Origin: 'http://example.com' } });
-    await waitForBrokerStats(server, (s) => s.subscribers === 1);
+    await waitForStats(server, (s) => s.subscribers === 1);
     const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
     let expected = 0;
     await fc.assert(

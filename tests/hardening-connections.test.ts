@@ -5,10 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeCli, type RunningServer } from './helpers/server.ts';
+import { nodeCli, stats, waitForStats, type RunningServer } from './helpers/server.ts';
 import { open, refusedUpgrade, type TestClient } from './helpers/ws-client.ts';
 import { rawExchange, rawUpgrade, statusOf, tcpConnect, upgradeRequest, type RawWebSocket } from './helpers/raw-ws.ts';
-import { assertAlive, assertNoStackTrace, logLines, brokerStats, waitForBrokerStats } from './helpers/checks.ts';
+import { assertAlive, assertNoStackTrace, logLines } from './helpers/checks.ts';
 
 const MAX = 5;
 const T = { timeout: 30_000 };
@@ -28,7 +28,7 @@ describe('connection limit (CLI -c/--clients)', () => {
   async function fillUp(): Promise<TestClient[]> {
     const routes = ['sub/a', 'pub/a', 'bus/a', 'push/a', 'pull/a'];
     const clients = await Promise.all(Array.from({ length: MAX }, (_, i) => open(`${server.wsUrl}/${routes[i % routes.length]}`)));
-    await waitForBrokerStats(server, (s) => s.connections === MAX);
+    await waitForStats(server, (s) => s.connections === MAX);
     return clients;
   }
 
@@ -40,26 +40,26 @@ describe('connection limit (CLI -c/--clients)', () => {
       const clients = attempts.filter((a): a is PromiseFulfilledResult<TestClient> => a.status === 'fulfilled').map((a) => a.value);
       if (clients.length === MAX) return clients;
       await closeAll(clients);
-      if (Date.now() > deadline) throw new Error(`only ${clients.length} of ${MAX} slots came back within ${ms} ms: ${JSON.stringify(await brokerStats(server))}`);
+      if (Date.now() > deadline) throw new Error(`only ${clients.length} of ${MAX} slots came back within ${ms} ms: ${JSON.stringify(await stats(server))}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 
   async function closeAll(clients: Array<TestClient | RawWebSocket>): Promise<void> {
     await Promise.all(clients.map((client) => ('destroy' in client ? client.destroy() : client.close())));
-    await waitForBrokerStats(server, (s) => s.connections === 0);
+    await waitForStats(server, (s) => s.connections === 0);
   }
 
   test('past the limit a WebSocket request answers 503 with a JSON body, before any upgrade; POST is not counted', T, async () => {
     const clients = await fillUp();
-    const refusedBefore = (await brokerStats(server)).refused;
+    const refusedBefore = (await stats(server)).refused;
     for (const route of ['sub', 'pub', 'bus', 'push', 'pull']) {
       const refused = await refusedUpgrade(`${server.wsUrl}/${route}/b`);
       assert.equal(refused.status, 503, route);
       assert.match(JSON.parse(refused.body).error, /maxConnections/);
       assert.equal(refused.headers['retry-after'], '1');
     }
-    const s = await brokerStats(server);
+    const s = await stats(server);
     assert.equal(s.connections, MAX);
     assert.equal(s.refused, refusedBefore + 5);
     assert.equal(logLines(server, 'refused connection: 503').length >= 5, true);
@@ -68,7 +68,7 @@ describe('connection limit (CLI -c/--clients)', () => {
 
     // A slot freed is a slot available again.
     await clients.pop()!.close();
-    await waitForBrokerStats(server, (s) => s.connections === MAX - 1);
+    await waitForStats(server, (s) => s.connections === MAX - 1);
     clients.push(await open(`${server.wsUrl}/sub/again`));
     assert.equal((await refusedUpgrade(`${server.wsUrl}/sub/again`)).status, 503);
     await closeAll(clients);
@@ -80,7 +80,7 @@ describe('connection limit (CLI -c/--clients)', () => {
     const refused = attempts.filter((a) => a.status === 'rejected');
     assert.equal(accepted.length, MAX);
     for (const failure of refused) assert.match(String((failure as PromiseRejectedResult).reason), /503/);
-    assert.equal((await brokerStats(server)).connections, MAX);
+    assert.equal((await stats(server)).connections, MAX);
     await closeAll(accepted);
     await closeAll(await fillUp());
   });
@@ -98,7 +98,7 @@ describe('connection limit (CLI -c/--clients)', () => {
         else setImmediate(leave);
       }),
     );
-    await waitForBrokerStats(server, (s) => s.connections === 0);
+    await waitForStats(server, (s) => s.connections === 0);
     // Their handshakes may still be in flight for a moment; the slots must come back well before
     // the 10 s handshake deadline that is only a backstop.
     await closeAll(await fillUpWithin(5000));
@@ -127,7 +127,7 @@ describe('connection limit (CLI -c/--clients)', () => {
       const clients = await fillUp();
       await closeAll(clients);
     }
-    const s = await brokerStats(server);
+    const s = await stats(server);
     assert.equal(s.connections, 0);
     assert.equal(s.subscribers + s.publishers + s.peers + s.pushers + s.pullers, 0);
   });

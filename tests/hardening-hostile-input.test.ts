@@ -9,10 +9,10 @@
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeCli, type RunningServer } from './helpers/server.ts';
-import { open, refusedUpgrade, settle, type TestClient } from './helpers/ws-client.ts';
+import { nodeCli, stats, waitForStats, type RunningServer } from './helpers/server.ts';
+import { open, refusedUpgrade, type TestClient } from './helpers/ws-client.ts';
 import { OPCODE, closePayload, frame, rawExchange, rawUpgrade, statusOf, tcpConnect, upgradeRequest } from './helpers/raw-ws.ts';
-import { assertAlive, assertNoStackTrace, brokerStats, logLines, waitForBrokerStats, waitUntil } from './helpers/checks.ts';
+import { assertAlive, assertNoStackTrace, logLines, logLinesUpToSentinel } from './helpers/checks.ts';
 
 const T = { timeout: 60_000 };
 const MAX_MESSAGE = 4096;
@@ -27,7 +27,7 @@ describe('hostile input', () => {
     server = await nodeCli(['--max-message-size', String(MAX_MESSAGE)]);
     calmSub = await open(`${server.wsUrl}/sub/calm`);
     calmPub = await open(`${server.wsUrl}/pub/calm`);
-    await waitForBrokerStats(server, (s) => s.subscribers === 1 && s.publishers === 1);
+    await waitForStats(server, (s) => s.subscribers === 1 && s.publishers === 1);
   });
 
   /** The bystanders are still connected, still counted, and messages still flow between them. */
@@ -38,18 +38,16 @@ describe('hostile input', () => {
     const received = await calmSub.waitFor(calmCount, 10_000);
     assert.equal(received.at(-1)!.data, `calm ${calmCount}`);
     // Everything a test opened is gone again: only the two bystanders remain.
-    const s = await waitForBrokerStats(server, (x) => x.connections === 2, 15_000);
+    const s = await waitForStats(server, (x) => x.connections === 2, 15_000);
     assert.equal(s.subscribers, 1);
     assert.equal(s.publishers, 1);
     assert.equal(s.peers + s.pushers + s.pullers + s.queued, 0);
   });
 
-  /** Waits for the broker's log lines (they arrive through a pipe) and checks there are exactly `expected` new ones. */
+  /** Checks there are exactly `expected` new log lines with `text` since `before` of them. */
   async function assertNewLogLines(text: string, before: number, expected: number): Promise<void> {
-    const count = () => logLines(server, text).length - before;
-    await waitUntil(() => count() >= expected, 10_000, () => `${count()} of ${expected} "${text}" lines:\n${server.output().slice(-3000)}`);
-    await settle(200);
-    assert.equal(count(), expected, server.output().slice(-3000));
+    const lines = await logLinesUpToSentinel(server, text);
+    assert.equal(lines.length - before, expected, server.output().slice(-3000));
   }
 
   after(async () => {
@@ -97,7 +95,7 @@ describe('hostile input', () => {
     // Sent raw: WebSocket and fetch clients resolve dot segments themselves before sending.
     const plain = await rawUpgrade(server.httpUrl, '/sub/news/../dots');
     const encoded = await rawUpgrade(server.httpUrl, '/sub/news/%2e%2E/dots');
-    await waitForBrokerStats(server, (s) => s.subscribers === 3);
+    await waitForStats(server, (s) => s.subscribers === 3);
     const post = await rawExchange(server.httpUrl, 'POST /pub/x/y/%2e%2e/../dots HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none');
     assert.equal(statusOf(post), 200, post);
     for (const raw of [plain, encoded]) {
@@ -150,8 +148,10 @@ describe('hostile input', () => {
       assert.equal(await raw.closeCode(), 1007, `${route} ${raw.describe()}`);
       await raw.ended;
     }
-    await settle(100);
-    assert.equal(watcher.received.length, 0, 'nothing of a broken frame was delivered');
+    // Every broken frame was handled (its socket closed) before this POST: the watcher's first
+    // message is the sentinel, or something of a broken frame came before it.
+    assert.equal((await fetch(`${server.httpUrl}/pub/utf8`, { method: 'POST', body: 'sentinel' })).status, 200);
+    assert.deepEqual(await watcher.waitFor(1), [{ data: 'sentinel', binary: false }], 'nothing of a broken frame was delivered');
     // One line per client closed for a protocol error.
     await assertNewLogLines('closed WebSocket', before, cases.length);
     await watcher.close();
@@ -212,8 +212,9 @@ describe('hostile input', () => {
       assert.ok(code === 1002 || (what.startsWith('a 64-bit') && code === 1009), `${what}: closed with ${code}`);
       await raw.ended;
     }
-    await settle(100);
-    assert.equal(watcher.received.length, 0);
+    // As above: each violating socket was closed before the sentinel was published.
+    assert.equal((await fetch(`${server.httpUrl}/pub/violations`, { method: 'POST', body: 'sentinel' })).status, 200);
+    assert.deepEqual(await watcher.waitFor(1), [{ data: 'sentinel', binary: false }], 'nothing of a violation was delivered');
     await watcher.close();
   });
 
@@ -233,7 +234,7 @@ describe('hostile input', () => {
   });
 
   test('half-open upgrades (head never finished, or request sent and the client gone) hold no slot and block no one', T, async () => {
-    const s0 = await brokerStats(server);
+    const s0 = await stats(server);
     // Upgrade heads that never reach their blank line.
     const unfinished = await Promise.all(
       Array.from({ length: 50 }, async (_, i) => {
@@ -257,7 +258,7 @@ describe('hostile input', () => {
     await fresh.waitFor(1);
     calmCount++;
     await fresh.close();
-    const s1 = await waitForBrokerStats(server, (s) => s.connections === s0.connections);
+    const s1 = await waitForStats(server, (s) => s.connections === s0.connections);
     assert.equal(s1.subscribers, s0.subscribers);
     for (const socket of unfinished) socket.destroy();
   });
@@ -304,7 +305,7 @@ describe('hostile input', () => {
     await Promise.all(jobs);
     // The push topic may hold what pushers sent before they went: drain it.
     const drains = await Promise.all(Array.from({ length: 7 }, (_, i) => open(`${server.wsUrl}/pull/flood/${i}`)));
-    await waitForBrokerStats(server, (s) => s.queued === 0, 15_000);
+    await waitForStats(server, (s) => s.queued === 0, 15_000);
     await Promise.all(drains.map((client) => client.close()));
   });
 });

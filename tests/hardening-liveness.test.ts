@@ -7,10 +7,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ROOT, nodeCli, type RunningServer } from './helpers/server.ts';
-import { open, settle } from './helpers/ws-client.ts';
+import { setTimeout as delay } from 'node:timers/promises';
+import { nodeCli, ROOT, stats, waitForStats, type RunningServer } from './helpers/server.ts';
+import { open } from './helpers/ws-client.ts';
 import { OPCODE, frame, rawUpgrade } from './helpers/raw-ws.ts';
-import { assertAlive, assertNoStackTrace, brokerStats, waitForBrokerStats } from './helpers/checks.ts';
+import { assertAlive, assertNoStackTrace, waitUntil } from './helpers/checks.ts';
 
 const T = { timeout: 60_000 };
 
@@ -51,35 +52,35 @@ describe('liveness: pings (CLI --ping-interval, in seconds, fractions allowed)',
     const healthy = await open(`${server.wsUrl}/sub/alive`);
     const frozen = await subscriberProcess(`${server.wsUrl}/sub/alive`);
     children.push(frozen);
-    await waitForBrokerStats(server, (s) => s.subscribers === 2 && s.connections === 2);
+    await waitForStats(server, (s) => s.subscribers === 2 && s.connections === 2);
     assert.ok(frozen.kill('SIGSTOP'));
     // Gone after about two intervals (0.6 s); the bound here is only for a loaded machine.
-    await waitForBrokerStats(server, (s) => s.subscribers === 1 && s.connections === 1, 15_000);
+    await waitForStats(server, (s) => s.subscribers === 1 && s.connections === 1, 15_000);
     // The healthy subscriber has answered every ping meanwhile and still gets messages.
     assert.equal(healthy.socket.readyState, healthy.socket.OPEN);
     await fetch(`${server.httpUrl}/pub/alive`, { method: 'POST', body: 'still here' });
     assert.equal((await healthy.waitFor(1))[0]!.data, 'still here');
     frozen.kill('SIGKILL');
     await healthy.close();
-    await waitForBrokerStats(server, (s) => s.connections === 0);
+    await waitForStats(server, (s) => s.connections === 0);
   });
 
   test('a TCP peer that reads but never answers pings is cut after it missed one', T, async () => {
     const silent = await rawUpgrade(server.httpUrl, '/sub/silent');
-    await waitForBrokerStats(server, (s) => s.subscribers === 1);
+    await waitForStats(server, (s) => s.subscribers === 1);
     await silent.waitForFrame((f) => f.opcode === OPCODE.ping, 5000);
     // The next ping finds no pong: the server drops the connection without a closing handshake.
     await silent.ended;
-    const s = await waitForBrokerStats(server, (x) => x.connections === 0);
+    const s = await waitForStats(server, (x) => x.connections === 0);
     assert.equal(s.subscribers, 0);
     assert.equal(s.topics, 0);
   });
 
   test('every route is pinged: publishers, peers, pushers and pullers that stop answering are removed too', T, async () => {
     const peers = await Promise.all(['pub', 'bus', 'push', 'pull'].map((route) => rawUpgrade(server.httpUrl, `/${route}/silent`)));
-    await waitForBrokerStats(server, (s) => s.connections === 4);
+    await waitForStats(server, (s) => s.connections === 4);
     await Promise.all(peers.map((peer) => peer.ended));
-    const s = await waitForBrokerStats(server, (x) => x.connections === 0);
+    const s = await waitForStats(server, (x) => x.connections === 0);
     assert.equal(s.publishers + s.peers + s.pushers + s.pullers, 0);
   });
 
@@ -95,14 +96,14 @@ describe('liveness: pings (CLI --ping-interval, in seconds, fractions allowed)',
       }
     }, 20);
     try {
-      await waitUntilPings(() => answered.size >= 6);
+      await waitUntil('pings to keep coming', () => answered.size >= 6, 15_000);
       assert.equal(raw.socket.destroyed, false);
-      assert.equal((await brokerStats(server)).subscribers, 1);
+      assert.equal((await stats(server)).subscribers, 1);
     } finally {
       clearInterval(timer);
       raw.destroy();
     }
-    await waitForBrokerStats(server, (s) => s.connections === 0);
+    await waitForStats(server, (s) => s.connections === 0);
   });
 });
 
@@ -129,7 +130,8 @@ describe('liveness: inactivity timeout (CLI -i/--inactivity-timeout)', () => {
       assert.equal(closed.code, 1000);
       assert.equal(closed.reason, 'inactivity timeout');
       // Past three timeouts, the sockets with traffic (sent by them, or to them) are still open.
-      await settle(1500);
+      // Time passing is what is under test here, so this waits on the clock, not on a message.
+      await delay(1500);
       assert.equal(talker.socket.readyState, talker.socket.OPEN, 'a client that sends stays');
       assert.equal(listener.socket.readyState, listener.socket.OPEN, 'a client that receives stays');
     } finally {
@@ -137,7 +139,7 @@ describe('liveness: inactivity timeout (CLI -i/--inactivity-timeout)', () => {
       clearInterval(talking);
     }
     await Promise.all([talker.close(), listener.close()]);
-    const s = await waitForBrokerStats(server, (x) => x.connections === 0);
+    const s = await waitForStats(server, (x) => x.connections === 0);
     assert.equal(s.subscribers, 0);
   });
 
@@ -145,7 +147,7 @@ describe('liveness: inactivity timeout (CLI -i/--inactivity-timeout)', () => {
     const raw = await rawUpgrade(server.httpUrl, '/sub/pinger');
     const timer = setInterval(() => raw.send(ping('are you there')), 100);
     try {
-      await settle(1500);
+      await delay(1500); // three inactivity timeouts: the clock is what is under test
       assert.equal(raw.socket.destroyed, false);
       assert.equal(raw.frames.filter((f) => f.opcode === OPCODE.close).length, 0);
       assert.ok(raw.frames.some((f) => f.opcode === OPCODE.pong), 'the server answers pings');
@@ -155,17 +157,9 @@ describe('liveness: inactivity timeout (CLI -i/--inactivity-timeout)', () => {
     // Once it falls silent, it is closed like any other.
     assert.equal(await raw.closeCode(5000), 1000);
     raw.destroy();
-    await waitForBrokerStats(server, (x) => x.connections === 0);
+    await waitForStats(server, (x) => x.connections === 0);
   });
 });
-
-async function waitUntilPings(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('pings did not keep coming');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function pong(payload: Buffer): Buffer {
   return frame(OPCODE.pong, payload);

@@ -4,10 +4,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeCli, type RunningServer } from './helpers/server.ts';
+import { nodeCli, stats, waitForStats, type RunningServer } from './helpers/server.ts';
 import { open } from './helpers/ws-client.ts';
 import { OPCODE, frame, rawExchange, rawUpgrade, statusOf } from './helpers/raw-ws.ts';
-import { assertAlive, assertNoStackTrace, brokerStats, waitForBrokerStats } from './helpers/checks.ts';
+import { assertAlive, assertNoStackTrace } from './helpers/checks.ts';
 
 const LIMIT = 1000;
 
@@ -26,7 +26,7 @@ describe('message size limit (CLI --max-message-size)', () => {
     const sub = await open(`${server.wsUrl}/sub/size`);
     const bystander = await open(`${server.wsUrl}/pub/size`);
     const pub = await open(`${server.wsUrl}/pub/size`);
-    await waitForBrokerStats(server, (s) => s.subscribers === 1 && s.publishers === 2);
+    await waitForStats(server, (s) => s.subscribers === 1 && s.publishers === 2);
 
     await pub.send('t'.repeat(LIMIT));
     await pub.send(Buffer.alloc(LIMIT, 7));
@@ -40,14 +40,14 @@ describe('message size limit (CLI --max-message-size)', () => {
     // Everyone else carries on: the other publisher and the subscriber still work.
     await bystander.send('still here');
     assert.equal((await sub.waitFor(3))[2]!.data, 'still here');
-    await waitForBrokerStats(server, (s) => s.publishers === 1 && s.subscribers === 1);
+    await waitForStats(server, (s) => s.publishers === 1 && s.subscribers === 1);
     await Promise.all([sub.close(), bystander.close()]);
   });
 
   test('the limit counts UTF-8 bytes, not characters', { timeout: 20_000 }, async () => {
     const sub = await open(`${server.wsUrl}/sub/utf8`);
     const pub = await open(`${server.wsUrl}/pub/utf8`);
-    await waitForBrokerStats(server, (s) => s.subscribers === 1 && s.publishers === 1);
+    await waitForStats(server, (s) => s.subscribers === 1 && s.publishers === 1);
     await pub.send('é'.repeat(LIMIT / 2)); // exactly LIMIT bytes
     assert.equal((await sub.waitFor(1))[0]!.data, 'é'.repeat(LIMIT / 2));
     await pub.send('é'.repeat(LIMIT / 2 + 1)).catch(() => {}); // LIMIT / 2 + 1 characters, LIMIT + 2 bytes
@@ -61,7 +61,7 @@ describe('message size limit (CLI --max-message-size)', () => {
     raw.send(frame(OPCODE.text, 'a'.repeat(600), { fin: false }), frame(OPCODE.continuation, 'b'.repeat(600)));
     assert.equal(await raw.closeCode(), 1009);
     raw.destroy();
-    await waitForBrokerStats(server, (s) => s.publishers === 0);
+    await waitForStats(server, (s) => s.publishers === 0);
     assert.equal(sub.received.length, 0);
     await sub.close();
   });
@@ -72,12 +72,12 @@ describe('message size limit (CLI --max-message-size)', () => {
       await client.send(Buffer.alloc(LIMIT + 1)).catch(() => {});
       assert.equal((await client.closed).code, 1009, route);
     }
-    await waitForBrokerStats(server, (s) => s.connections === 0 && s.subscribers === 0 && s.pullers === 0 && s.peers === 0 && s.pushers === 0);
+    await waitForStats(server, (s) => s.connections === 0 && s.subscribers === 0 && s.pullers === 0 && s.peers === 0 && s.pushers === 0);
   });
 
   test('POST: exactly the limit is published; one byte more answers 413 and publishes nothing', { timeout: 20_000 }, async () => {
     const sub = await open(`${server.wsUrl}/sub/post`);
-    await waitForBrokerStats(server, (s) => s.subscribers === 1);
+    await waitForStats(server, (s) => s.subscribers === 1);
     for (const route of ['pub', 'bus', 'push']) {
       const tooBig = await fetch(`${server.httpUrl}/${route}/post`, { method: 'POST', body: 'x'.repeat(LIMIT + 1) });
       assert.equal(tooBig.status, 413, route);
@@ -86,7 +86,7 @@ describe('message size limit (CLI --max-message-size)', () => {
     const exact = await fetch(`${server.httpUrl}/pub/post`, { method: 'POST', body: 'x'.repeat(LIMIT) });
     assert.equal(exact.status, 200);
     assert.equal((await sub.waitFor(1))[0]!.data, 'x'.repeat(LIMIT));
-    assert.equal((await brokerStats(server)).queued, 0, 'the refused push was not queued');
+    assert.equal((await stats(server)).queued, 0, 'the refused push was not queued');
     await sub.close();
   });
 

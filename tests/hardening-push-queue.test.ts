@@ -5,9 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeCli, type RunningServer } from './helpers/server.ts';
-import { open, settle } from './helpers/ws-client.ts';
-import { assertAlive, assertNoStackTrace, logLines, brokerStats, waitForBrokerStats } from './helpers/checks.ts';
+import { nodeCli, stats, waitForStats, type RunningServer } from './helpers/server.ts';
+import { open } from './helpers/ws-client.ts';
+import { assertAlive, assertNoStackTrace, logLines } from './helpers/checks.ts';
 
 const LIMIT = 5;
 const T = { timeout: 30_000 };
@@ -25,7 +25,7 @@ describe('push queue limit (CLI --push-queue-limit)', () => {
 
   /** messagesIn counts accepted messages: each was handed out or still waits. */
   async function assertNothingLost(): Promise<void> {
-    const s = await brokerStats(server);
+    const s = await stats(server);
     assert.equal(s.messagesIn, s.messagesOut + s.queued, `accepted = delivered + queued: ${JSON.stringify(s)}`);
   }
 
@@ -34,12 +34,12 @@ describe('push queue limit (CLI --push-queue-limit)', () => {
       const response = await fetch(`${server.httpUrl}/push/jobs/post`, { method: 'POST', body: `job ${i}` });
       assert.equal(response.status, 200, `job ${i}`);
     }
-    assert.equal((await brokerStats(server)).queued, LIMIT);
+    assert.equal((await stats(server)).queued, LIMIT);
     const full = await fetch(`${server.httpUrl}/push/jobs/post`, { method: 'POST', body: 'one too many' });
     assert.equal(full.status, 503);
     assert.equal(full.headers.get('retry-after'), '1');
     assert.match((await full.json()).error, /push queue .* is full/);
-    const s = await brokerStats(server);
+    const s = await stats(server);
     assert.equal(s.queued, LIMIT);
     assert.equal(s.messagesIn, LIMIT);
     await assertNothingLost();
@@ -50,18 +50,19 @@ describe('push queue limit (CLI --push-queue-limit)', () => {
     // A puller drains the queue in order, and then there is room again.
     const puller = await open(`${server.wsUrl}/pull/jobs/post`);
     assert.deepEqual((await puller.waitFor(LIMIT)).map((m) => m.data), ['job 0', 'job 1', 'job 2', 'job 3', 'job 4']);
-    await settle();
-    assert.equal(puller.received.length, LIMIT, 'the refused message was never delivered');
     await assertNothingLost();
     // With a puller connected nothing waits, so the limit does not apply.
     for (let i = 0; i < LIMIT * 3; i++) assert.equal((await fetch(`${server.httpUrl}/push/jobs/post`, { method: 'POST', body: `live ${i}` })).status, 200);
-    await puller.waitFor(LIMIT * 4);
+    // The live pushes are sentinels: a refused message that had been queued after all would
+    // come out of the queue before them.
+    const live = Array.from({ length: LIMIT * 3 }, (_, i) => `live ${i}`);
+    assert.deepEqual((await puller.waitFor(LIMIT * 4)).map((m) => m.data), ['job 0', 'job 1', 'job 2', 'job 3', 'job 4', ...live], 'the refused message was never delivered');
     await puller.close();
 
     const drain = await open(`${server.wsUrl}/pull/jobs/other`);
     await drain.waitFor(1);
     await drain.close();
-    await waitForBrokerStats(server, (x) => x.queued === 0 && x.connections === 0 && x.topics === 0);
+    await waitForStats(server, (x) => x.queued === 0 && x.connections === 0 && x.topics === 0);
     await assertNothingLost();
   });
 
@@ -73,7 +74,7 @@ describe('push queue limit (CLI --push-queue-limit)', () => {
     const closed = await pusher.closed;
     assert.equal(closed.code, 1013);
     assert.equal(closed.reason, 'push queue full');
-    const s = await waitForBrokerStats(server, (x) => x.pushers === 0);
+    const s = await waitForStats(server, (x) => x.pushers === 0);
     assert.equal(s.queued, LIMIT);
     await assertNothingLost();
     // One line for the one refused pusher, not one per frame that followed.
@@ -82,11 +83,11 @@ describe('push queue limit (CLI --push-queue-limit)', () => {
     // Even when a puller arrives, the frames after the refused one never show up: the pusher's
     // 1013 means "everything from the refused frame on was not taken".
     const puller = await open(`${server.wsUrl}/pull/jobs/ws`);
-    assert.deepEqual((await puller.waitFor(LIMIT)).map((m) => m.data), ['frame 0', 'frame 1', 'frame 2', 'frame 3', 'frame 4']);
-    await settle(200);
-    assert.equal(puller.received.length, LIMIT);
+    // A sentinel pushed now goes behind anything still queued: it must come right after frame 4.
+    assert.equal((await fetch(`${server.httpUrl}/push/jobs/ws`, { method: 'POST', body: 'sentinel' })).status, 200);
+    assert.deepEqual((await puller.waitFor(LIMIT + 1)).map((m) => m.data), ['frame 0', 'frame 1', 'frame 2', 'frame 3', 'frame 4', 'sentinel']);
     await puller.close();
-    await waitForBrokerStats(server, (x) => x.queued === 0 && x.connections === 0);
+    await waitForStats(server, (x) => x.queued === 0 && x.connections === 0);
     await assertNothingLost();
   });
 
@@ -102,7 +103,7 @@ describe('push queue limit (CLI --push-queue-limit)', () => {
     const drain = await open(`${server.wsUrl}/pull/full`);
     await drain.waitFor(LIMIT);
     await Promise.all([puller.close(), pusher.close(), drain.close()]);
-    await waitForBrokerStats(server, (x) => x.queued === 0 && x.connections === 0 && x.topics === 0);
+    await waitForStats(server, (x) => x.queued === 0 && x.connections === 0 && x.topics === 0);
     await assertNothingLost();
   });
 });
@@ -119,11 +120,11 @@ describe('push queue limit 0 (no queueing at all)', () => {
   test('with no puller every push is refused; with one, it is delivered', T, async () => {
     assert.equal((await fetch(`${server.httpUrl}/push/none`, { method: 'POST', body: 'x' })).status, 503);
     const puller = await open(`${server.wsUrl}/pull/none`);
-    await waitForBrokerStats(server, (s) => s.pullers === 1);
+    await waitForStats(server, (s) => s.pullers === 1);
     assert.equal((await fetch(`${server.httpUrl}/push/none`, { method: 'POST', body: 'y' })).status, 200);
     assert.equal((await puller.waitFor(1))[0]!.data, 'y');
     await puller.close();
-    const s = await waitForBrokerStats(server, (x) => x.connections === 0);
+    const s = await waitForStats(server, (x) => x.connections === 0);
     assert.equal(s.queued, 0);
     assert.equal(s.topics, 0);
   });

@@ -8,10 +8,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLI, spawnBroker, type RunningServer } from './helpers/server.ts';
+import { CLI, spawnBroker, stats, waitForStats, type RunningServer } from './helpers/server.ts';
 import { open } from './helpers/ws-client.ts';
 import { rawUpgrade } from './helpers/raw-ws.ts';
-import { MiB, assertAlive, assertNoStackTrace, heap, brokerStats, waitForBrokerStats } from './helpers/checks.ts';
+import { MiB, assertAlive, assertNoStackTrace, heap } from './helpers/checks.ts';
 
 const MAX_BUFFERED = 256 * 1024;
 const MESSAGE_BYTES = 64 * 1024;
@@ -49,7 +49,7 @@ describe('slow consumers (CLI --max-buffered-bytes)', () => {
     const pausedSocket = (paused.socket as unknown as { _socket: import('node:net').Socket })._socket;
     pausedSocket.pause();
     const pub = await open(`${server.wsUrl}/pub/firehose/all`);
-    await waitForBrokerStats(server, (s) => s.subscribers === 4 && s.publishers === 1);
+    await waitForStats(server, (s) => s.subscribers === 4 && s.publishers === 1);
 
     // The publisher keeps pace with the healthy subscribers (so they never back up themselves),
     // and pushes far more than the stalled ones can take.
@@ -79,7 +79,7 @@ describe('slow consumers (CLI --max-buffered-bytes)', () => {
     }
 
     // Both slow ones were dropped and counted; the healthy ones are still subscribed.
-    const after = await waitForBrokerStats(server, (s) => s.slowConsumerDisconnects === 2);
+    const after = await waitForStats(server, (s) => s.slowConsumerDisconnects === 2);
     assert.equal(after.subscribers, 2);
     const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
     assert.match(metrics, /^broker_slow_consumer_disconnects_total 2$/m);
@@ -102,18 +102,18 @@ describe('slow consumers (CLI --max-buffered-bytes)', () => {
 
     stalled.destroy();
     await Promise.all([healthy.close(), healthyParent.close(), pub.close()]);
-    const end = await waitForBrokerStats(server, (s) => s.connections === 0);
+    const end = await waitForStats(server, (s) => s.connections === 0);
     assert.equal(end.subscribers, 0);
     assert.equal(end.slowConsumerDisconnects, 2);
   });
 
   test('a slow puller and a slow bus peer are dropped the same way, and push/bus traffic carries on', { timeout: 120_000 }, async () => {
-    const base = (await brokerStats(server)).slowConsumerDisconnects;
+    const base = (await stats(server)).slowConsumerDisconnects;
     const stalledPuller = await rawUpgrade(server.httpUrl, '/pull/jobs', { read: false });
     const stalledPeer = await rawUpgrade(server.httpUrl, '/bus/room', { read: false });
     const peer = await open(`${server.wsUrl}/bus/room`);
     const sender = await open(`${server.wsUrl}/bus/room`);
-    await waitForBrokerStats(server, (s) => s.pullers === 1 && s.peers === 3);
+    await waitForStats(server, (s) => s.pullers === 1 && s.peers === 3);
 
     const body = Buffer.alloc(MESSAGE_BYTES, 1);
     for (let sent = 0; sent < MESSAGES; ) {
@@ -123,12 +123,12 @@ describe('slow consumers (CLI --max-buffered-bytes)', () => {
     // Pushing goes round robin; with one stalled puller it backs up until the puller is dropped,
     // after which messages queue for the next puller instead of being lost.
     let pushed = 0;
-    while ((await brokerStats(server)).slowConsumerDisconnects < base + 2 && pushed < MESSAGES) {
+    while ((await stats(server)).slowConsumerDisconnects < base + 2 && pushed < MESSAGES) {
       const response = await fetch(`${server.httpUrl}/push/jobs`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } });
       assert.equal(response.status, 200);
       pushed++;
     }
-    const s = await waitForBrokerStats(server, (x) => x.slowConsumerDisconnects === base + 2);
+    const s = await waitForStats(server, (x) => x.slowConsumerDisconnects === base + 2);
     assert.equal(s.pullers, 0);
     assert.equal(s.peers, 2);
     // After the drop, pushes wait in the queue for a healthy puller.
@@ -140,6 +140,6 @@ describe('slow consumers (CLI --max-buffered-bytes)', () => {
     stalledPuller.destroy();
     stalledPeer.destroy();
     await Promise.all([peer.close(), sender.close(), puller.close()]);
-    await waitForBrokerStats(server, (x) => x.connections === 0 && x.queued === 0);
+    await waitForStats(server, (x) => x.connections === 0 && x.queued === 0);
   });
 });

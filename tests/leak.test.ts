@@ -10,8 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { request as httpRequest } from 'node:http';
-import { CLI, spawnBroker, type RunningServer } from './helpers/server.ts';
-import { MiB, assertAlive, assertNoStackTrace, heap, waitForBrokerStats } from './helpers/checks.ts';
+import { CLI, spawnBroker, waitForStats, type RunningServer } from './helpers/server.ts';
+import { MiB, assertAlive, assertNoStackTrace, heap } from './helpers/checks.ts';
 
 const CYCLES = 20_000;
 const WARM_UP = 2_000;
@@ -83,12 +83,12 @@ describe('leak: 20,000 subscribe/close cycles', () => {
 
   test('stats return to zero and the heap stays within a few MB', { timeout: 240_000 }, async () => {
     await run(0, WARM_UP);
-    await waitForBrokerStats(server, (s) => s.subscribers === 0 && s.connections === 0, 20_000);
+    await waitForStats(server, (s) => s.subscribers === 0 && s.connections === 0, 20_000);
     const start = await heap(server);
     assert.equal(start.gc, true, 'the broker runs with --expose-gc');
 
     await run(WARM_UP, CYCLES);
-    const s = await waitForBrokerStats(server, (x) => x.subscribers === 0 && x.connections === 0, 30_000);
+    const s = await waitForStats(server, (x) => x.subscribers === 0 && x.connections === 0, 30_000);
     for (const key of ['connections', 'subscribers', 'publishers', 'peers', 'pushers', 'pullers', 'topics', 'queued'] as const) {
       assert.equal(s[key], 0, key);
     }

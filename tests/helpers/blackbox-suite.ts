@@ -1,8 +1,9 @@
 /**
  * The black-box suite: PROTOCOL.md as seen by a client, run against any way of starting the broker
- * (the Node CLI, Deno, Bun, a broker mounted inside another Hono app). It talks only HTTP and
- * WebSocket to `server.httpUrl` / `server.wsUrl` (mount prefix included) and passes the launcher
- * only CLI flags every runtime's entrypoint understands, so it runs unchanged everywhere.
+ * (the Node CLI, Deno, Bun, a broker mounted inside another Hono app, a cluster of two nodes). It
+ * talks only HTTP and WebSocket to `server.httpUrl` / `server.wsUrl` (mount prefix included) and
+ * passes the launcher only CLI flags every runtime's entrypoint understands, so it runs unchanged
+ * everywhere.
  *
  * ```ts
  * import { defineBlackboxSuite } from './helpers/blackbox-suite.ts';
@@ -10,16 +11,28 @@
  * defineBlackboxSuite('node CLI', nodeCli);
  * ```
  *
+ * A cluster (helpers/cluster.ts) takes its receivers (subscribers, pullers, bus peers) and plain
+ * GETs on node A and its senders (publishers, pushers, every POST) on node B, and counts live
+ * things over both nodes and Redis; the suite does not know more of it than that.
+ *
  * "Receives nothing" is checked with a sentinel where the receiver can receive at all: after the
  * message under test has reached the clients that should get it, a second message is sent that
  * the client must get, and it must be the first thing that client got. The broker handles frames
  * in order on one event loop and each socket is one ordered stream, so this is exact, not timed.
+ * In a cluster every sender is on node B: what node B handled first reaches node A first (one
+ * Redis connection each way, in order), so the sentinels stay exact. (A node's own messages
+ * coming back from Redis twice is a cluster matter, checked in cluster.test.ts.) A socket that
+ * receives no messages (a publisher's) gets a ping instead: its pong comes after anything the
+ * broker wrote to it before.
  */
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClientOptions } from 'ws';
-import { stats, waitForStats, type Launcher, type RunningServer } from './server.ts';
-import { TestClient, refusedUpgrade, settle } from './ws-client.ts';
+import type { BrokerStats } from '../../mod.ts';
+import { stats, type Launcher, type RunningServer } from './server.ts';
+import { TestClient, refusedUpgrade } from './ws-client.ts';
+import { waitUntil } from './checks.ts';
+import { isCluster, type Endpoint } from './cluster.ts';
 
 /** Counters of live things: each returns to 0 when every client has gone (PROTOCOL.md). */
 export const LIVE_COUNTERS = ['connections', 'subscribers', 'publishers', 'peers', 'pushers', 'pullers', 'topics', 'queued'] as const;
@@ -28,8 +41,9 @@ export const STATS_FIELDS = [...LIVE_COUNTERS, 'messagesIn', 'messagesOut', 'slo
 
 type LiveCounter = (typeof LIVE_COUNTERS)[number];
 
-/** One broker process for a `describe` block, plus clients that are closed after each test. */
+/** One broker for a `describe` block, plus clients that are closed after each test. */
 interface Fixture {
+  /** The broker (of a cluster: node A, where receivers connect). */
   readonly server: RunningServer;
   /** Opens a WebSocket on `path` (e.g. `/sub/foo`) and waits for the handshake. */
   connect(path: string, options?: ClientOptions): Promise<TestClient>;
@@ -37,6 +51,8 @@ interface Fixture {
   request(path: string, init?: RequestInit): Promise<Response>;
   /** POSTs `body` to `path` and asserts `200` with an empty body. */
   post(path: string, body: string | Uint8Array, headers?: Record<string, string>): Promise<void>;
+  /** The broker's live state and totals (of a cluster: all nodes together). */
+  stats(): Promise<BrokerStats>;
   /** Waits until the named live counters have exactly these values (the others are not checked). */
   live(expected: Partial<Record<LiveCounter, number>>): Promise<void>;
 }
@@ -56,30 +72,35 @@ function useBroker(launch: Launcher, args: string[]): Fixture {
     const open = [...clients];
     clients.clear();
     await Promise.all(open.map((client) => (client.socket.readyState === client.socket.CLOSED ? undefined : client.close())));
-    if (server) await waitForStats(server, (s) => LIVE_COUNTERS.every((name) => s[name] === 0), 10_000);
+    if (server) await fixture.live(Object.fromEntries(LIVE_COUNTERS.map((name) => [name, 0])));
   });
+  /** Publishers and pushers connect, and requests that send go, to a cluster's sending node. */
+  const sending = (): Endpoint => (isCluster(fixture.server) ? fixture.server.sending : fixture.server);
   const fixture: Fixture = {
     get server() {
       assert.ok(server, 'broker not started');
       return server;
     },
     async connect(path, options) {
-      const client = new TestClient(fixture.server.wsUrl + path, options);
+      const base = /^\/(pub|push)\//.test(path) ? sending() : fixture.server;
+      const client = new TestClient(base.wsUrl + path, options);
       clients.add(client);
       await client.opened;
       return client;
     },
-    request: (path, init) => fetch(fixture.server.httpUrl + path, init),
+    request: (path, init) => fetch((['GET', 'HEAD'].includes(init?.method ?? 'GET') ? fixture.server : sending()).httpUrl + path, init),
     async post(path, body, headers = {}) {
       const response = await fixture.request(path, { method: 'POST', body: body as BodyInit, headers, duplex: 'half' } as RequestInit);
       assert.equal(response.status, 200, `POST ${path}: ${response.status} ${await response.clone().text()}`);
       assert.equal(await response.text(), '', `POST ${path} answers an empty body`);
     },
+    stats: () => (isCluster(fixture.server) ? fixture.server.stats() : stats(fixture.server)),
     async live(expected) {
-      await waitForStats(
-        fixture.server,
-        (s) => Object.entries(expected).every(([name, value]) => s[name] === value),
-        10_000,
+      let last: BrokerStats | undefined;
+      const matches = (s: BrokerStats) => Object.entries(expected).every(([name, value]) => s[name as LiveCounter] === value);
+      await waitUntil(
+        () => `live counters ${JSON.stringify(expected)}; the last stats: ${JSON.stringify(last)}`,
+        async () => matches((last = await fixture.stats())),
       );
     },
   };
@@ -220,10 +241,17 @@ export function defineBlackboxSuite(name: string, launch: Launcher, capabilities
           await publisher.send('one');
           await expectTexts(other, ['one']);
           await expectTexts(subscriber, ['one']);
-          await settle(100);
+          // The pong means the subscriber's frame was handled (ignored, or wrongly published):
+          // a sentinel published after it must come right after 'one' at both subscribers.
+          await subscriber.ping();
+          await broker.post('/pub/quiet', 'sentinel');
+          await expectTexts(other, ['one', 'sentinel']);
+          await expectTexts(subscriber, ['one', 'sentinel']);
+          // A publisher socket gets no messages, so its sentinel is a pong.
+          await publisher.ping();
           assert.deepEqual(publisher.texts(), []);
-          const now = await stats(broker.server);
-          assert.ok(now.messagesIn! >= 1);
+          const now = await broker.stats();
+          assert.ok(now.messagesIn >= 2);
         });
 
         it('bus: three peers, an echo peer and a stranger on another topic', async () => {
@@ -455,7 +483,7 @@ export function defineBlackboxSuite(name: string, launch: Launcher, capabilities
           // The topic route with no topic at all.
           const empty = await refusedUpgrade(`${broker.server.wsUrl}/sub/`);
           await expectRefusedUpgrade(empty, 400, /./, 'sub/');
-          const now = await stats(broker.server);
+          const now = await broker.stats();
           assert.equal(now.connections, 0);
         });
 
@@ -513,8 +541,10 @@ export function defineBlackboxSuite(name: string, launch: Launcher, capabilities
         });
 
         it('GET /stats has every field of PROTOCOL.md, counting live things', async () => {
-          const before = await stats(broker.server);
-          for (const field of STATS_FIELDS) assert.equal(typeof before[field], 'number', field);
+          // The endpoint itself (of a cluster, node A's); the counting below is the broker's.
+          const fields = await stats(broker.server);
+          for (const field of STATS_FIELDS) assert.equal(typeof fields[field], 'number', field);
+          const before = await broker.stats();
           const subscriber = await broker.connect('/sub/counted/a');
           const publisher = await broker.connect('/pub/counted/a/deeper');
           const peer = await broker.connect('/bus/counted-bus');
@@ -523,9 +553,9 @@ export function defineBlackboxSuite(name: string, launch: Launcher, capabilities
           await broker.live({ connections: 5, subscribers: 1, publishers: 1, peers: 1, pushers: 1, pullers: 1, topics: 3, queued: 0 });
           await publisher.send('x');
           await expectTexts(subscriber, ['x']);
-          const now = await stats(broker.server);
-          assert.ok(now.messagesIn! >= before.messagesIn! + 1);
-          assert.ok(now.messagesOut! >= before.messagesOut! + 1);
+          const now = await broker.stats();
+          assert.ok(now.messagesIn >= before.messagesIn + 1);
+          assert.ok(now.messagesOut >= before.messagesOut + 1);
           await Promise.all([subscriber, publisher, peer, pusher, puller].map((c) => c.close()));
           await broker.live({ connections: 0, subscribers: 0, publishers: 0, peers: 0, pushers: 0, pullers: 0, topics: 0, queued: 0 });
         });
@@ -657,7 +687,7 @@ export function defineBlackboxSuite(name: string, launch: Launcher, capabilities
         const healthy = await broker.connect('/sub/firehose');
         const publisher = await broker.connect('/pub/firehose');
         await broker.live({ subscribers: 2, publishers: 1 });
-        const before = await stats(broker.server);
+        const before = await broker.stats();
         slow.socket.pause(); // reads nothing more: its backlog can only grow
         const frame = Buffer.alloc(32 * 1024, 0xab);
         let sent = 0;
@@ -669,8 +699,8 @@ export function defineBlackboxSuite(name: string, launch: Launcher, capabilities
           sent++;
           await healthy.waitFor(sent, 10_000);
           if (sent % 8 === 0) {
-            const now = await stats(broker.server);
-            dropped = now.slowConsumerDisconnects! > before.slowConsumerDisconnects! && now.subscribers === 1;
+            const now = await broker.stats();
+            dropped = now.slowConsumerDisconnects > before.slowConsumerDisconnects && now.subscribers === 1;
           }
         }
         assert.ok(dropped, `slow subscriber still attached after ${sent} frames of 32 KiB`);
@@ -700,9 +730,11 @@ export function defineBlackboxSuite(name: string, launch: Launcher, capabilities
         await expectTexts(subscriber, ['posted']);
         await puller.close();
         await broker.live({ connections: 1 });
-        const again = await broker.connect('/pub/limited');
-        await again.send('again');
+        // A receiver takes the freed slot: in a cluster it connects to the node that was full.
+        const again = await broker.connect('/sub/limited');
+        await broker.post('/pub/limited', 'again');
         await expectTexts(subscriber, ['posted', 'again']);
+        await expectTexts(again, ['again']);
       });
     });
 

@@ -1,18 +1,26 @@
 /**
- * Small checks the hardening suites share: waiting on a condition, reading a raw HTTP answer,
- * and asserting that a broker's output holds no stack trace (a client's mistake is one log line).
+ * Small checks the test files share: waiting on a condition or on a broker's output, and
+ * asserting that a broker's output holds no stack trace (a client's mistake is one log line).
  */
 import assert from 'node:assert/strict';
-import { stats, waitForStats, type RunningServer } from './server.ts';
-import type { BrokerStats } from '../../src/core/counters.ts';
+import type { RunningServer } from './server.ts';
+import { rawExchange, statusOf } from './raw-ws.ts';
 
-/** Polls `predicate` until it is true; fails with `describe()` after `timeoutMs`. */
-export async function waitUntil(predicate: () => boolean | Promise<boolean>, timeoutMs = 5000, describe: () => string = () => ''): Promise<void> {
+/**
+ * Polls `check` until it is true, or fails after `timeoutMs` naming `what` (a function is asked
+ * only then, so it can describe the state at the time of failure).
+ */
+export async function waitUntil(what: string | (() => string), check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms ${describe()}`);
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Waits until the broker's output so far satisfies `predicate`. */
+export async function waitForOutput(server: RunningServer, predicate: (text: string) => boolean, timeoutMs = 10_000): Promise<void> {
+  await waitUntil(() => `the output to match; it is:\n${server.output()}`, () => predicate(server.output()), timeoutMs);
 }
 
 /** A stack frame line as V8 prints them ("    at fn (file:1:2)"). */
@@ -27,7 +35,37 @@ export function assertNoStackTrace(server: RunningServer): void {
 
 /** Lines of the broker's output that contain `text`. */
 export function logLines(server: RunningServer, text: string | RegExp): string[] {
-  return server.output().split('\n').filter((line) => (typeof text === 'string' ? line.includes(text) : text.test(line)));
+  return matching(server.output().split('\n'), text);
+}
+
+function matching(lines: string[], text: string | RegExp): string[] {
+  return lines.filter((line) => (typeof text === 'string' ? line.includes(text) : text.test(line)));
+}
+
+/** The broker's own line for a POST refused as too large: the sentinel below. */
+const isSentinelLine = (line: string) => line.includes('refused POST pub: 413 ');
+
+/** Index of the `n`th sentinel line (from 1), or -1. */
+function nthSentinel(lines: string[], n: number): number {
+  let seen = 0;
+  for (let i = 0; i < lines.length; i++) if (isSentinelLine(lines[i]!) && ++seen === n) return i;
+  return -1;
+}
+
+/**
+ * The broker's log lines containing `text`, counted exactly: up to a sentinel line instead of
+ * "whatever arrived within N ms". The sentinel is a POST whose declared body is far over any
+ * maxMessageSize, refused at once with one "refused POST pub: 413" line. The broker writes every
+ * log line to one stream in the order it handles things, and what the test did before was
+ * answered (so handled, and logged) before the sentinel was sent: all of its lines are above.
+ */
+export async function logLinesUpToSentinel(server: RunningServer, text: string | RegExp): Promise<string[]> {
+  const sentinel = server.output().split('\n').filter(isSentinelLine).length + 1;
+  const response = await rawExchange(server.httpUrl, `POST /pub/log-sentinel HTTP/1.1\r\nHost: x\r\nContent-Length: ${2 ** 40}\r\n\r\n`);
+  assert.equal(statusOf(response), 413, `the sentinel POST: ${response}`);
+  await waitUntil('the sentinel log line', () => nthSentinel(server.output().split('\n'), sentinel) !== -1);
+  const lines = server.output().split('\n');
+  return matching(lines.slice(0, nthSentinel(lines, sentinel)), text);
 }
 
 /** The broker process is still running. */
@@ -44,13 +82,3 @@ export async function heap(server: RunningServer): Promise<{ gc: boolean; rss: n
 }
 
 export const MiB = 1024 * 1024;
-
-/** `/stats`, typed (the shared helper returns a plain record). */
-export async function brokerStats(server: RunningServer): Promise<BrokerStats> {
-  return (await stats(server)) as unknown as BrokerStats;
-}
-
-/** `waitForStats`, typed. */
-export async function waitForBrokerStats(server: RunningServer, predicate: (s: BrokerStats) => boolean, timeoutMs?: number): Promise<BrokerStats> {
-  return (await waitForStats(server, (s) => predicate(s as unknown as BrokerStats), timeoutMs)) as unknown as BrokerStats;
-}

@@ -124,12 +124,3 @@ function freePort(): Promise<number> {
     });
   });
 }
-
-/** Polls `check` until it returns true (or throws after `timeoutMs`, naming `what`). */
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

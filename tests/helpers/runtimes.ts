@@ -4,7 +4,6 @@
  * of 127.0.0.1 with the runtime's binary from node_modules (the `deno` and `bun` npm packages),
  * exactly as the README tells a user to start it.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, spawnBroker, type Launcher } from './server.ts';
 
@@ -35,28 +34,3 @@ export const denoMounted: Launcher = (args = []) =>
 /** examples/bun-mount.ts: `Bun.serve` + `hono/bun`, broker under `/broker`. */
 export const bunMounted: Launcher = (args = []) =>
   spawnBroker(BUN, ['run', 'examples/bun-mount.ts', ...FREE_PORT, ...args], { prefix: '/broker', timeoutMs: START_TIMEOUT_MS });
-
-export interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a program to completion in the repository (for usage and permission errors). */
-export function runToEnd(command: string, args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}

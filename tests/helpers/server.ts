@@ -4,8 +4,10 @@
  * tests run against every way the broker can be started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import type { BrokerStats } from '../../mod.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'bin', 'broker-hono.js');
@@ -79,21 +81,35 @@ export function spawnBroker(command: string, args: string[], options: SpawnOptio
   });
 }
 
+/** A TCP server holding a free port of 127.0.0.1, for "address already in use" tests. */
+export function listenOn(): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
 /** The Node CLI on a free port of 127.0.0.1. */
 export const nodeCli: Launcher = (args = []) =>
   spawnBroker(process.execPath, [CLI, '-l', 'http://127.0.0.1:0', ...args]);
 
-/** Runs the CLI to completion (for usage errors): exit code and output. */
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 15000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to completion in the repository (for usage and permission errors). */
+export function runToEnd(command: string, args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`CLI did not exit within ${timeoutMs} ms: ${stdout}${stderr}`));
+      reject(new Error(`${command} ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}${stderr}`));
     }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -102,14 +118,19 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
   });
 }
 
-/** GET /stats as JSON. */
-export async function stats(server: RunningServer): Promise<Record<string, number>> {
+/** Runs the Node CLI to completion (for usage errors): exit code and output. */
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 15000): Promise<Finished> {
+  return runToEnd(process.execPath, [CLI, ...args], env, timeoutMs);
+}
+
+/** GET /stats, as the broker's `BrokerStats`. */
+export async function stats(server: RunningServer): Promise<BrokerStats> {
   const response = await fetch(`${server.httpUrl}/stats`);
-  return (await response.json()) as Record<string, number>;
+  return (await response.json()) as BrokerStats;
 }
 
 /** Polls /stats until `predicate` holds (or fails after `timeoutMs` with the last value). */
-export async function waitForStats(server: RunningServer, predicate: (s: Record<string, number>) => boolean, timeoutMs = 5000): Promise<Record<string, number>> {
+export async function waitForStats(server: RunningServer, predicate: (s: BrokerStats) => boolean, timeoutMs = 5000): Promise<BrokerStats> {
   const deadline = Date.now() + timeoutMs;
   let last = await stats(server);
   while (!predicate(last)) {

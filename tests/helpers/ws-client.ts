@@ -10,6 +10,8 @@ export interface Received {
   binary: boolean;
 }
 
+let pings = 0;
+
 export class TestClient {
   readonly socket: WebSocket;
   readonly received: Received[] = [];
@@ -67,6 +69,30 @@ export class TestClient {
     return this.received.map((m) => (typeof m.data === 'string' ? m.data : `<binary ${m.data.toString('hex')}>`));
   }
 
+  /**
+   * Sends a ping and waits for its pong. The server answers in order on this socket, so once the
+   * pong is here the server has handled every frame this client sent before the ping, and
+   * everything it wrote to this socket before the pong has arrived: a sentinel for a socket that
+   * receives no messages (a publisher's).
+   */
+  ping(timeoutMs = 10_000): Promise<void> {
+    const payload = `sentinel ping ${++pings}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.socket.off('pong', onPong);
+        reject(new Error(`no pong to ${JSON.stringify(payload)} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onPong = (data: Buffer) => {
+        if (data.toString() !== payload) return;
+        clearTimeout(timer);
+        this.socket.off('pong', onPong);
+        resolve();
+      };
+      this.socket.on('pong', onPong);
+      this.socket.ping(payload);
+    });
+  }
+
   send(data: string | Buffer): Promise<void> {
     return new Promise((resolve, reject) => this.socket.send(data, { binary: typeof data !== 'string' }, (error) => (error ? reject(error) : resolve())));
   }
@@ -101,9 +127,4 @@ export function refusedUpgrade(url: string, headers: Record<string, string> = {}
       if (!String(error.message).includes('Unexpected server response')) reject(error);
     });
   });
-}
-
-/** Waits `ms` and asserts nothing more arrived on any client (for "does not receive" checks). */
-export async function settle(ms = 150): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
 }
