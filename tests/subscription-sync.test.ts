@@ -96,7 +96,7 @@ describe('SubscriptionSync: want and unwant', () => {
     sync.want('a');
     sync.want('b');
     await idle();
-    assert.deepEqual(connection.commands, []);
+    assert.equal(connection.commands.length, 0);
     assert.equal(sync.settled, false);
     sync.setOnline(true);
     await idle();
