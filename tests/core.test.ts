@@ -1,7 +1,7 @@
 /**
  * The broker core in process (src/core/): the seed's API, the hierarchy, the bus's echo rules,
- * push/pull's round robin exactly as PROTOCOL.md pins it, the bounded queue, the slow-consumer
- * rule and the counters; then the same through `createBroker`'s public methods.
+ * push/pull's round robin exactly as the README's Protocol pins it, the bounded queue, the
+ * slow-consumer rule and the counters; then the same through `createBroker`'s public methods.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -192,7 +192,7 @@ describe('core: bus', () => {
 });
 
 describe('core: push/pull', () => {
-  it('round robin exactly as PROTOCOL.md pins it', () => {
+  it('round robin exactly as the README (Protocol) pins it', () => {
     const core = new BrokerCore(LIMITS);
     const p0 = new RecordingReceiver('p0');
     const p1 = new RecordingReceiver('p1');

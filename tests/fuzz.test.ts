@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing (fast-check) of the topic parser and of the HTTP layer of the real CLI:
  * random strings and percent-garbage never make the parser throw and every verdict it gives
- * obeys PROTOCOL.md's rules; random requests (method, path, headers, body) always get a
+ * obeys the README's Protocol rules; random requests (method, path, headers, body) always get a
  * documented status, never a 500, never a stack trace, and leave the process alive with nothing
  * behind in `/stats`. POST bodies of random bytes arrive byte for byte, as text or binary as the
  * protocol says.
@@ -80,7 +80,7 @@ describe('fuzz: topic parser', () => {
 });
 
 /**
- * Every status PROTOCOL.md and the README's "Limits and hardening" name: 101 and 200 accepted,
+ * Every status the README's "Protocol" and "Limits and hardening" name: 101 and 200 accepted,
  * 204 for a CORS preflight, 400 bad topic or unparsable request, 401 origin, 404 no route, 405 an
  * upgrade asked for with another method than GET, 413 too big, 426 upgrade required, 431 headers
  * too large. (503 needs a limit reached; the connection cap here is not.)
@@ -225,7 +225,7 @@ describe('fuzz: the HTTP layer of the CLI', () => {
     assert.equal(s.subscribers + s.publishers + s.peers + s.pushers + s.pullers, 0);
   });
 
-  test('POST bodies of random bytes arrive byte for byte, as text or binary as PROTOCOL.md says', { timeout: 120_000 }, async () => {
+  test('POST bodies of random bytes arrive byte for byte, as text or binary as the README (Protocol) says', { timeout: 120_000 }, async () => {
     const subscriber = await open(`${server.wsUrl}/sub/fuzz/body`, { headers: { Origin: 'http://example.com' } });
     await waitForStats(server, (s) => s.subscribers === 1);
     const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -1,7 +1,7 @@
 /**
- * Rule 2 (PROTOCOL.md "Limits"): past `maxConnections` a new WebSocket request answers 503 before
- * any upgrade, handshakes in flight cannot overshoot the limit, and a handshake that never
- * completes gives its slot back (no slot leaks, so the limit never shrinks).
+ * Rule 2 (README, "Limits and hardening": Connections): past `maxConnections` a new WebSocket
+ * request answers 503 before any upgrade, handshakes in flight cannot overshoot the limit, and a
+ * handshake that never completes gives its slot back (no slot leaks, so the limit never shrinks).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

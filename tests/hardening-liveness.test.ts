@@ -1,7 +1,7 @@
 /**
- * Rule 5 (PROTOCOL.md "Limits and liveness"): the server pings every `pingInterval`; a peer that
- * has not answered by the next ping is closed and removed (its process frozen with SIGSTOP, or a
- * TCP peer that never answers), while a peer that answers stays; a socket with no frames either
+ * Rule 5 (README, "Limits and hardening": Liveness): the server pings every `pingInterval`; a peer
+ * that has not answered by the next ping is closed and removed (its process frozen with SIGSTOP, or
+ * a TCP peer that never answers), while a peer that answers stays; a socket with no frames either
  * way for `inactivityTimeout` is closed. Both are CLI flags and take fractions of a second.
  */
 import { after, before, describe, test } from 'node:test';

@@ -1,6 +1,7 @@
 /**
- * Rule 1 (PROTOCOL.md "Messages"): a WebSocket message over `maxMessageSize` closes that socket
- * with 1009, a POST over it answers 413, exactly the limit is accepted, and nobody else notices.
+ * Rule 1 (README, "Limits and hardening": Message size): a WebSocket message over `maxMessageSize`
+ * closes that socket with 1009, a POST over it answers 413, exactly the limit is accepted, and
+ * nobody else notices.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,9 +1,9 @@
 /**
- * Rule 6 (PROTOCOL.md "Origin check"), black-box against the CLI: with `--allow-origin` set, a
- * WebSocket or SSE request whose Origin is missing or matches no pattern answers 401
- * `Origin check failed` on every route, before any upgrade; the allowlist is anchored (the Perl
- * broker's `example.com` let in `http://example.com.evil.net`). A POST is checked when it carries
- * an Origin (a browser's cross-site POST always does) and let through without one (curl, servers).
+ * Rule 6 (README, "Limits and hardening": Origin), black-box against the CLI: with `--allow-origin`
+ * set, a WebSocket or SSE request whose Origin is missing or matches no pattern answers 401 `Origin
+ * check failed` on every route, before any upgrade; the allowlist is anchored (the Perl broker's
+ * `example.com` let in `http://example.com.evil.net`). A POST is checked when it carries an Origin
+ * (a browser's cross-site POST always does) and let through without one (curl, servers).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 /**
- * Rule 4 (PROTOCOL.md "Push/pull"): with no puller, messages wait up to `pushQueueLimit`; past it
- * a POST answers 503 and a WebSocket pusher is closed with 1013. Nothing is dropped silently:
- * every message accepted is either delivered or still queued.
+ * Rule 4 (README, "Limits and hardening": Push queues): with no puller, messages wait up to
+ * `pushQueueLimit`; past it a POST answers 503 and a WebSocket pusher is closed with 1013. Nothing
+ * is dropped silently: every message accepted is either delivered or still queued.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

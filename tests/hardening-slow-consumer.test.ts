@@ -1,10 +1,10 @@
 /**
- * Rule 3 (PROTOCOL.md "Limits"): a receiver whose unsent backlog passes `maxBufferedBytes` is
- * closed with 1013 and counted; a healthy subscriber on the same topic gets everything; the
- * server's memory stays bounded while stalled subscribers sit on the topic.
+ * Rule 3 (README, "Limits and hardening": Slow consumers): a receiver whose unsent backlog passes
+ * `maxBufferedBytes` is closed with 1013 and counted; a healthy subscriber on the same topic gets
+ * everything; the server's memory stays bounded while stalled subscribers sit on the topic.
  *
- * Black-box on purpose: whatever the send path (plain `ws.send`, a framed-once or corked path),
- * the backlog the rule watches must include every byte not yet handed to the network.
+ * Black-box on purpose: whatever the send path (plain `ws.send`, a framed-once or corked path), the
+ * backlog the rule watches must include every byte not yet handed to the network.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,9 +1,9 @@
 /**
- * Pings and idle detection on every runtime, each with what it offers (PROTOCOL.md, "Limits and
+ * Pings and idle detection on every runtime, each with what it offers (README, "Limits and
  * liveness"): `ws` pings driven by the broker on Node, `idleTimeout` pings on Deno, and on Bun
- * either the broker's `ws.ping()` (short or odd intervals) or Bun's native `sendPings`/`idleTimeout`.
- * A peer that answers pings stays open however long it is silent (pongs count as activity); a
- * peer that does not answer is closed.
+ * either the broker's `ws.ping()` (short or odd intervals) or Bun's native
+ * `sendPings`/`idleTimeout`. A peer that answers pings stays open however long it is silent (pongs
+ * count as activity); a peer that does not answer is closed.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

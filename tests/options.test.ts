@@ -1,6 +1,7 @@
 /**
- * src/options.ts: the one zod schema of options. Defaults are PROTOCOL.md's, every bad value is
- * refused with one line naming the option, and the README's option table is generated from it.
+ * src/options.ts: the one zod schema of options. Defaults are the README's ("Options"), every bad
+ * value is refused with one line naming the option, and the README's option table is generated from
+ * it.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +23,7 @@ function refused(input: unknown, pattern: RegExp): void {
 }
 
 describe('options schema', () => {
-  it('defaults are those of PROTOCOL.md', () => {
+  it('defaults are those of the README', () => {
     const defaults = resolveOptions({});
     assert.deepEqual(defaults, {
       listen: ['http://*:3000'],

@@ -1,6 +1,6 @@
 /**
- * The origin allowlist matcher (src/origin.ts) against PROTOCOL.md's rules, including the hole the
- * Perl broker left open: an unanchored `example.com` that let in `example.com.evil.net`.
+ * The origin allowlist matcher (src/origin.ts) against the README's Protocol rules, including the
+ * hole the Perl broker left open: an unanchored `example.com` that let in `example.com.evil.net`.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';

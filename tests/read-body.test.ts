@@ -1,9 +1,9 @@
 /**
- * `readMessageBody` (src/app/read-body.ts) on its own: the size limit holds while the body is
- * read whatever Content-Length says (or when there is none), a refused body is drained only up to
- * DRAIN_ALLOWANCE_BYTES, a body that breaks is a 400 (or still a 413 once past the limit), and
- * text or binary is decided as PROTOCOL.md says. Bodies are web `ReadableStream`s built here, so
- * each test knows exactly which chunks were asked for.
+ * `readMessageBody` (src/app/read-body.ts) on its own: the size limit holds while the body is read
+ * whatever Content-Length says (or when there is none), a refused body is drained only up to
+ * DRAIN_ALLOWANCE_BYTES, a body that breaks is a 400 (or still a 413 once past the limit), and text
+ * or binary is decided as the README's Protocol says. Bodies are web `ReadableStream`s built here,
+ * so each test knows exactly which chunks were asked for.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,9 +1,9 @@
 /**
- * The slow-consumer rule (PROTOCOL.md: a receiver whose backlog passes `maxBufferedBytes` is
- * closed with 1013 and counted; a reading one of the same topic gets everything) where it rests on
- * the runtime's own `bufferedAmount`: the broker on Deno, and mounted under `/broker` on Node
- * (`@hono/node-ws`), Deno (`hono/deno`) and Bun (`hono/bun`). The Node CLI and the Bun CLI have
- * their own fast paths, tested with the same scenario beside them.
+ * The slow-consumer rule (README, "Limits and hardening": a receiver whose backlog passes
+ * `maxBufferedBytes` is closed with 1013 and counted; a reading one of the same topic gets
+ * everything) where it rests on the runtime's own `bufferedAmount`: the broker on Deno, and mounted
+ * under `/broker` on Node (`@hono/node-ws`), Deno (`hono/deno`) and Bun (`hono/bun`). The Node CLI
+ * and the Bun CLI have their own fast paths, tested with the same scenario beside them.
  */
 import { describe, it } from 'node:test';
 import type { Launcher } from './helpers/server.ts';

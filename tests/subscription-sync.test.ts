@@ -85,6 +85,15 @@ function setup() {
   return { connection, sync, settledChanges: () => settledChanges };
 }
 
+/** A sync whose connection is up and has answered the (empty) resync; `manual`: answers wait. */
+async function online(manual = false) {
+  const parts = setup();
+  parts.sync.setOnline(true);
+  await idle();
+  parts.connection.manual = manual;
+  return parts;
+}
+
 const sorted = (channels: Iterable<string>) => [...channels].sort();
 
 beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
@@ -108,9 +117,7 @@ describe('SubscriptionSync: want and unwant', () => {
   });
 
   it('online, a channel wanted is subscribed and one no longer wanted unsubscribed', async () => {
-    const { connection, sync } = setup();
-    sync.setOnline(true);
-    await idle();
+    const { connection, sync } = await online();
     sync.want('news');
     await idle();
     assert.deepEqual(sorted(connection.subscribed), ['news']);
@@ -136,10 +143,7 @@ describe('SubscriptionSync: want and unwant', () => {
   });
 
   it('one command at a time: joined, left and joined again while a command is out ends subscribed', async () => {
-    const { connection, sync } = setup();
-    sync.setOnline(true);
-    await idle();
-    connection.manual = true;
+    const { connection, sync } = await online(true);
     sync.want('t');
     sync.unwant('t');
     sync.want('t');
@@ -155,10 +159,7 @@ describe('SubscriptionSync: want and unwant', () => {
   });
 
   it('left while its SUBSCRIBE is out: unsubscribed right after the answer', async () => {
-    const { connection, sync } = setup();
-    sync.setOnline(true);
-    await idle();
-    connection.manual = true;
+    const { connection, sync } = await online(true);
     sync.want('t');
     await idle();
     sync.unwant('t');
@@ -255,10 +256,7 @@ describe('SubscriptionSync: failures and reconnects', () => {
   });
 
   it('a reconnect while a command is out starts no second loop beside it', async () => {
-    const { connection, sync } = setup();
-    sync.setOnline(true);
-    await idle();
-    connection.manual = true;
+    const { connection, sync } = await online(true);
     sync.want('a');
     await idle();
     sync.setOnline(false);
@@ -275,10 +273,7 @@ describe('SubscriptionSync: failures and reconnects', () => {
   });
 
   it('commands stop while offline and go on once online again', async () => {
-    const { connection, sync } = setup();
-    sync.setOnline(true);
-    await idle();
-    connection.manual = true;
+    const { connection, sync } = await online(true);
     sync.want('a');
     await idle();
     sync.setOnline(false);
@@ -298,10 +293,7 @@ describe('SubscriptionSync: failures and reconnects', () => {
 
 describe('SubscriptionSync: holds', () => {
   it('a hold answers once its channel is confirmed, not before', async () => {
-    const { connection, sync } = setup();
-    sync.setOnline(true);
-    await idle();
-    connection.manual = true;
+    const { connection, sync } = await online(true);
     const held = sync.hold('h');
     assert.ok(held, 'not subscribed yet: something to wait for');
     assert.equal(await resolved(held), false, 'SUBSCRIBE not answered yet');
@@ -319,9 +311,7 @@ describe('SubscriptionSync: holds', () => {
   });
 
   it('a hold keeps its channel subscribed for 5 s, then lets it go unless it became wanted', async () => {
-    const { connection, sync } = setup();
-    sync.setOnline(true);
-    await idle();
+    const { connection, sync } = await online();
     assert.ok(await resolved(sync.hold('lapses')));
     assert.ok(await resolved(sync.hold('kept')));
     sync.want('kept');
@@ -337,9 +327,7 @@ describe('SubscriptionSync: holds', () => {
   });
 
   it('a hold renewed before it lapses keeps the channel until the new hold ends', async () => {
-    const { connection, sync } = setup();
-    sync.setOnline(true);
-    await idle();
+    const { connection, sync } = await online();
     assert.ok(await resolved(sync.hold('h')));
     mock.timers.tick(HOLD_MS / 2);
     assert.equal(sync.hold('h'), undefined, 'already subscribed: nothing to wait for, but held again');
@@ -352,10 +340,7 @@ describe('SubscriptionSync: holds', () => {
   });
 
   it('waiting holds are let go when the connection is lost', async () => {
-    const { connection, sync } = setup();
-    sync.setOnline(true);
-    await idle();
-    connection.manual = true;
+    const { connection, sync } = await online(true);
     const held = sync.hold('one');
     sync.setOnline(false);
     assert.ok(await resolved(held), "let go although 'one' was never confirmed");
@@ -365,10 +350,7 @@ describe('SubscriptionSync: holds', () => {
 
 describe('SubscriptionSync: close', () => {
   it('lets waiting holds go and sends nothing more, whatever happens after', async () => {
-    const { connection, sync } = setup();
-    sync.setOnline(true);
-    await idle();
-    connection.manual = true;
+    const { connection, sync } = await online(true);
     const held = sync.hold('two');
     assert.ok(held);
     sync.close();

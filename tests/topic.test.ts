@@ -1,6 +1,6 @@
 /**
- * src/topic.ts: every rule of PROTOCOL.md "Topics" by example, then as properties checked
- * against an independent reference of the rules.
+ * src/topic.ts: every rule of the README's Protocol, "Topics", by example, then as properties
+ * checked against an independent reference of the rules.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,7 +80,7 @@ describe('topics: examples', () => {
     broken(parseTopicPath('a%00b'), 'control-character');
     broken(parseTopicPath('a%7F'), 'control-character');
     broken(parseTopicPath('%0A'), 'control-character');
-    // Space, U+0080 (a C1 control, not named by PROTOCOL.md), U+00A0 and U+FFFF are allowed.
+    // Space, U+0080 (a C1 control, not named by the README's Protocol), U+00A0 and U+FFFF are allowed.
     for (const code of [0x20, 0x7e, 0x80, 0x9f, 0xa0, 0x2028, 0xfeff, 0xffff]) valid(parseTopic(`a${String.fromCharCode(code)}b`));
   });
 
@@ -115,7 +115,7 @@ describe('topics: examples', () => {
     broken(parseTopic('éée', limits), 'too-long');
   });
 
-  it('the defaults are those of PROTOCOL.md', () => {
+  it('the defaults are those of the README', () => {
     assert.deepEqual({ ...DEFAULT_TOPIC_LIMITS }, { maxTopicDepth: 32, maxTopicLength: 1024 });
   });
 
@@ -131,7 +131,7 @@ describe('topics: examples', () => {
 
 const encoder = new TextEncoder();
 
-/** PROTOCOL.md's rules written out again, independently, as the oracle for the properties. */
+/** the README's Protocol rules written out again, independently, as the oracle for the properties. */
 function referenceValid(name: string, limits: TopicLimits = DEFAULT_TOPIC_LIMITS): boolean {
   if (name === '') return false;
   try {

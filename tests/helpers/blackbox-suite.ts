@@ -1,9 +1,9 @@
 /**
- * The black-box suite: PROTOCOL.md as seen by a client, run against any way of starting the broker
- * (the Node CLI, Deno, Bun, a broker mounted inside another Hono app, a cluster of two nodes). It
- * talks only HTTP and WebSocket to `server.httpUrl` / `server.wsUrl` (mount prefix included) and
- * passes the launcher only CLI flags every runtime's entrypoint understands, so it runs unchanged
- * everywhere.
+ * The black-box suite: the README's Protocol as seen by a client, run against any way of starting
+ * the broker (the Node CLI, Deno, Bun, a broker mounted inside another Hono app, a cluster of two
+ * nodes). It talks only HTTP and WebSocket to `server.httpUrl` / `server.wsUrl` (mount prefix
+ * included) and passes the launcher only CLI flags every runtime's entrypoint understands, so it
+ * runs unchanged everywhere.
  *
  * ```ts
  * import { defineBlackboxSuite } from './helpers/blackbox-suite.ts';
@@ -34,9 +34,9 @@ import { TestClient, refusedUpgrade } from './ws-client.ts';
 import { waitUntil } from './checks.ts';
 import { isCluster, type Endpoint } from './cluster.ts';
 
-/** Counters of live things: each returns to 0 when every client has gone (PROTOCOL.md). */
+/** Counters of live things: each returns to 0 when every client has gone (README, "Protocol"). */
 export const LIVE_COUNTERS = ['connections', 'subscribers', 'publishers', 'peers', 'pushers', 'pullers', 'topics', 'queued'] as const;
-/** Every field PROTOCOL.md names for `/stats`. */
+/** Every field the README's Protocol names for `/stats`. */
 export const STATS_FIELDS = [...LIVE_COUNTERS, 'messagesIn', 'messagesOut', 'slowConsumerDisconnects', 'uptimeSeconds'] as const;
 
 type LiveCounter = (typeof LIVE_COUNTERS)[number];
@@ -540,7 +540,7 @@ export function defineBlackboxSuite(name: string, launch: Launcher, capabilities
           assert.equal((await response.text()).trim(), 'ok');
         });
 
-        it('GET /stats has every field of PROTOCOL.md, counting live things', async () => {
+        it('GET /stats has every field the README names, counting live things', async () => {
           // The endpoint itself (of a cluster, node A's); the counting below is the broker's.
           const fields = await stats(broker.server);
           for (const field of STATS_FIELDS) assert.equal(typeof fields[field], 'number', field);

@@ -1,6 +1,6 @@
 /**
  * A subscriber that stops reading: a raw TCP socket that completes a WebSocket handshake and
- * then reads nothing, so the broker's bytes for it pile up (the slow consumer of PROTOCOL.md).
+ * then reads nothing, so the broker's bytes for it pile up (the README's slow consumer).
  * `closeCode()` starts reading again and resolves with the code of the close frame found after
  * whatever backlog the server had already written.
  */
