@@ -19,11 +19,11 @@
  * message under test has reached the clients that should get it, a second message is sent that
  * the client must get, and it must be the first thing that client got. The broker handles frames
  * in order on one event loop and each socket is one ordered stream, so this is exact, not timed.
- * In a cluster every sender is on node B: what node B handled first reaches node A first (one
- * Redis connection each way, in order), so the sentinels stay exact. (A node's own messages
- * coming back from Redis twice is a cluster matter, checked in cluster.test.ts.) A socket that
- * receives no messages (a publisher's) gets a ping instead: its pong comes after anything the
- * broker wrote to it before.
+ * In a cluster every publisher, pusher and POST is on node B (bus peers send too, all on node A):
+ * what node B handled first reaches node A first (one Redis connection each way, in order), so the
+ * sentinels stay exact. (A node's own messages coming back from Redis twice is a cluster matter,
+ * checked in cluster.test.ts.) A socket that receives no messages (a publisher's) gets a ping
+ * instead: its pong comes after anything the broker wrote to it before.
  */
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
