@@ -22,7 +22,7 @@ export { compileOriginPatterns } from './src/origin.ts';
 export { brokerOptionsFromArgs } from './src/cli/options-from-args.ts';
 export { UsageError } from './src/cli/args.ts';
 export type { Session } from './src/app/sessions.ts';
-export type { SocketSessionFactory } from './src/app/socket-session.ts';
+export type { BrokerSocketEvents, SocketTransport } from './src/app/transport.ts';
 
 // Run as a program (`deno run -P mod.ts`, `bun run mod.ts`): start that runtime's command line.
 // Imported as a library, `import.meta.main` is false and nothing starts.

@@ -25,9 +25,10 @@ export interface Receiver {
 /**
  * Fan-out done by the transport's runtime: receivers join a topic natively, and one call sends a
  * message to all of them. The transport keeps the slow-consumer rule for them: a member whose
- * backlog passes `maxBufferedBytes` must be handed to `Delivery.dropSlowConsumer` (close 1013,
- * counted) promptly, without reading every member's backlog on every message (Bun's transport
- * looks within 10 ms, and at once after half the limit has gone out on a topic).
+ * backlog passes `maxBufferedBytes` must be handed to the `slowConsumers` rule that comes with
+ * every broadcast (close 1013, counted) promptly, without reading every member's backlog on every
+ * message (Bun's transport looks within 10 ms, and at once after half the limit has gone out on
+ * a topic).
  */
 export interface TopicBroadcaster {
   /** `receiver` (one of this broadcaster's) now subscribes to `topic`. */
@@ -35,7 +36,13 @@ export interface TopicBroadcaster {
   /** `receiver` no longer subscribes to `topic` (it may be closing already). */
   leave(topic: string, receiver: Receiver): void;
   /** Sends `message` once to every member of `topic` (`members`, as the core knows them). */
-  broadcast(topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage): void;
+  broadcast(topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage, slowConsumers: SlowConsumerRule): void;
+}
+
+/** The core's slow-consumer rule, as a broadcaster applies it to its members. */
+export interface SlowConsumerRule {
+  /** Closes `receiver` with 1013 and counts it (at most once per receiver). */
+  dropSlowConsumer(receiver: Receiver): void;
 }
 
 /** A subscriber passed to `addTopicSubscriber`: a callback, or anything with `send`. */

@@ -18,16 +18,17 @@ import { resolveOptions, type BrokerOptions, type BrokerOptionsInput } from '../
 import { BrokerCore, type ClusterHooks } from '../core/broker-core.ts';
 import type { BrokerStats } from '../core/counters.ts';
 import type { PushResult } from '../core/push-pull.ts';
-import type { MessageData } from '../message.ts';
+import { BrokerMessage, type MessageData } from '../message.ts';
 import type { Subscriber } from '../receiver.ts';
 import { compileOriginPatterns } from '../origin.ts';
 import { parseTopic } from '../topic.ts';
 import { errorResponse, type BrokerContext } from './context.ts';
 import { checkOrigin, checkTopic, isUpgrade, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
-import { ConnectionLimit, type Reservation } from './connection-limit.ts';
+import { ConnectionLimit } from './connection-limit.ts';
 import { readMessageBody } from './read-body.ts';
 import { SessionRegistry } from './sessions.ts';
-import { genericSocketSession, type SocketSessionFactory } from './socket-session.ts';
+import { standardTransport } from './socket-session.ts';
+import type { SocketTransport } from './transport.ts';
 import { socketEvents } from './socket-routes.ts';
 import { prometheusText } from './metrics.ts';
 import { demoPage } from './demo-page.ts';
@@ -39,8 +40,8 @@ export interface CreateBrokerInit extends BrokerOptionsInput {
   /** The host runtime's WebSocket upgrade helper (`@hono/node-ws`, `hono/bun`, `hono/deno`). */
   // deno-lint-ignore no-explicit-any
   upgradeWebSocket: UpgradeWebSocket<any, any>;
-  /** A runtime adapter's faster socket wrapper; defaults to the standard one. */
-  socketSession?: SocketSessionFactory;
+  /** A runtime adapter's faster way to turn sockets into sessions (transport.ts); defaults to the standard one. */
+  transport?: SocketTransport;
   /** Where one-line notices about refused clients go (default: console.warn). */
   log?: (line: string) => void;
 }
@@ -71,7 +72,7 @@ const WEBSOCKET_ROUTES: readonly RouteKind[] = ['sub', 'pub', 'bus', 'push', 'pu
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 
 export function createBroker(init: CreateBrokerInit): Broker {
-  const { upgradeWebSocket, socketSession, log, ...optionInput } = init;
+  const { upgradeWebSocket, transport, log, ...optionInput } = init;
   if (typeof upgradeWebSocket !== 'function') {
     throw new TypeError('createBroker: upgradeWebSocket is required (from @hono/node-ws, hono/bun or hono/deno)');
   }
@@ -88,7 +89,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
     core,
     sessions: new SessionRegistry(options.pingInterval * 1000, options.inactivityTimeout * 1000),
     originAllowed: compileOriginPatterns(options.allowOrigin),
-    socketSession: socketSession ?? genericSocketSession,
+    transport: transport ?? standardTransport,
     connectionLimit: new ConnectionLimit(core.counters, options.maxConnections),
     engineProblem: () => engineProblem(),
     log: log ?? ((line) => console.warn(`broker-hono: ${line}`)),
@@ -105,56 +106,47 @@ export function createBroker(init: CreateBrokerInit): Broker {
   app.use('*', corsMiddleware(ctx));
 
   for (const kind of WEBSOCKET_ROUTES) {
-    app.get(
-      `/${kind}/*`,
-      async (c, next) => {
-        const upgrade = isUpgrade(c);
-        // A subscriber may also come as Server-Sent Events (see sse.ts).
-        const eventStream = kind === 'sub' && !upgrade && wantsEventStream(c);
-        const refusedOrigin = upgrade || eventStream ? checkOrigin(ctx, c, true) : undefined;
-        if (refusedOrigin) return refusedOrigin;
-        const topic = checkTopic(ctx, c, kind);
-        if (!topic.ok) return topic.response;
-        if (!eventStream && !upgrade) return upgradeRequired();
-        // A slot is held from here until the stream or socket opens (or never does), so requests
-        // waiting at the same time (the cluster's prepare, a slow handshake) cannot overshoot
-        // maxConnections (see connection-limit.ts).
-        const reservation = reserveConnection(ctx);
-        if (reservation instanceof Response) return reservation;
-        if (eventStream) {
-          try {
-            await core.cluster.prepare?.('sub', topic.topic.name);
-          } finally {
-            reservation.release();
-          }
-          return eventStreamResponse(ctx, topic.topic.name, c.req.raw.signal);
-        }
-        c.set('brokerTopic' as never, topic.topic.name as never);
-        c.set('brokerReservation' as never, reservation as never);
+    app.get(`/${kind}/*`, async (c) => {
+      const upgrade = isUpgrade(c);
+      // A subscriber may also come as Server-Sent Events (see sse.ts).
+      const eventStream = kind === 'sub' && !upgrade && wantsEventStream(c);
+      const refusedOrigin = upgrade || eventStream ? checkOrigin(ctx, c, true) : undefined;
+      if (refusedOrigin) return refusedOrigin;
+      const topic = checkTopic(ctx, c, kind);
+      if (!topic.ok) return topic.response;
+      if (!eventStream && !upgrade) return upgradeRequired();
+      // A slot is held from here until the stream or socket opens (or never does), so requests
+      // waiting at the same time (the cluster's prepare, a slow handshake) cannot overshoot
+      // maxConnections (see connection-limit.ts).
+      const reservation = reserveConnection(ctx);
+      if (reservation instanceof Response) return reservation;
+      const name = topic.topic.name;
+      if (eventStream) {
         try {
-          // Cluster mode: open the socket only once other nodes' messages will reach it.
-          if (kind === 'sub' || kind === 'bus' || kind === 'pull') await core.cluster.prepare?.(kind, topic.topic.name);
-          await next();
-        } catch (error) {
+          await core.cluster.prepare?.('sub', name);
+        } finally {
           reservation.release();
-          throw error;
         }
-      },
-      upgradeWebSocket((c: Context) => {
-        const topic = c.get('brokerTopic' as never) as unknown as string;
+        return eventStreamResponse(ctx, name, c.req.raw.signal);
+      }
+      try {
+        // Cluster mode: open the socket only once other nodes' messages will reach it.
+        if (kind === 'sub' || kind === 'bus' || kind === 'pull') await core.cluster.prepare?.(kind, name);
         const echo = kind === 'bus' && TRUTHY.has((c.req.query('echo') ?? '').toLowerCase());
         // The socket's events release the reservation when it opens or its handshake fails.
-        return socketEvents(ctx, kind, topic, echo, c.get('brokerReservation' as never) as unknown as Reservation);
-      }),
-      (c: Context) => {
-        // The runtime's upgrade helper declined (not a real upgrade): no socket will open.
-        (c.get('brokerReservation' as never) as unknown as Reservation | undefined)?.release();
+        return await upgradeWebSocket(c, socketEvents(ctx, kind, name, echo, reservation));
+      } catch (error) {
+        // The runtime could not upgrade this request (Hono's helpers throw when they decline): no
+        // socket will open, so the slot goes back and the client hears what the route needs.
+        reservation.release();
+        ctx.log(`refused upgrade on ${kind}: 426 ${error instanceof Error ? error.message : String(error)}`);
         return upgradeRequired();
-      },
-    );
+      }
+    });
   }
 
-  app.post('/pub/*', (c) => handlePost(c, 'pub', (topic, data) => void core.publishTopicMessage(topic, data)));
+  // The route has validated the topic: the core is not asked to parse it again.
+  app.post('/pub/*', (c) => handlePost(c, 'pub', (topic, data) => void core.publishValidTopic(topic, new BrokerMessage(data))));
   app.post('/bus/*', (c) => handlePost(c, 'bus', (topic, data) => void core.sendBus(topic, data)));
   app.post('/push/*', (c) =>
     handlePost(c, 'push', async (topic, data) => {

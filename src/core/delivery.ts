@@ -4,12 +4,12 @@
  * or grows the server's memory without bound.
  */
 import type { BrokerMessage } from '../message.ts';
-import type { Receiver, TopicBroadcaster } from '../receiver.ts';
+import type { Receiver, SlowConsumerRule, TopicBroadcaster } from '../receiver.ts';
 import type { Counters } from './counters.ts';
 
 export const CLOSE_SLOW_CONSUMER = 1013;
 
-export class Delivery {
+export class Delivery implements SlowConsumerRule {
   /** Receivers already dropped, whose close has not been seen yet: skip them, count them once. */
   readonly #dropped = new WeakSet<Receiver>();
 
@@ -38,7 +38,7 @@ export class Delivery {
    * that is. Their slow-consumer rule is the broadcaster's to apply (see TopicBroadcaster).
    */
   broadcast(broadcaster: TopicBroadcaster, topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage): number {
-    broadcaster.broadcast(topic, members, message);
+    broadcaster.broadcast(topic, members, message, this);
     this.counters.messagesOut += members.size;
     return members.size;
   }

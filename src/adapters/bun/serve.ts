@@ -18,7 +18,7 @@ import { resolveOptions, type BrokerOptionsInput } from '../../options.ts';
 import { ListenError, type ServingBroker } from '../../cli/run.ts';
 import { listeningUrl, splitListen } from '../listen-address.ts';
 import { pingModeFor, pongReceived } from './liveness.ts';
-import { bunSocketSessions } from './session.ts';
+import { bunTransport } from './session.ts';
 import { EVENT_STREAM_HEADERS } from '../../app/sse.ts';
 import { bunBackpressureLimit, nativeFanout } from './native-fanout.ts';
 
@@ -28,17 +28,16 @@ export interface RunningBroker extends ServingBroker {
   readonly broker: Broker;
 }
 
-export interface BunServeInit extends BrokerOptionsInput, Partial<Pick<CreateBrokerInit, 'log' | 'socketSession'>> {}
+export interface BunServeInit extends BrokerOptionsInput, Partial<Pick<CreateBrokerInit, 'log' | 'transport'>> {}
 
 /** Starts the broker on every `listen` address. Rejects with a `ListenError` (e.g. port in use). */
 export async function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
-  const { log, socketSession, ...optionInput } = input;
+  const { log, transport, ...optionInput } = input;
   const options = resolveOptions(optionInput);
   const pingMode = pingModeFor(options.pingInterval);
   const fanout = nativeFanout(options.maxBufferedBytes);
-  const sessions = bunSocketSessions(pingMode, socketSession ?? fanout.factory);
-  const broker = createBroker({ ...options, upgradeWebSocket, socketSession: sessions.factory, log });
-  fanout.setDropSlowConsumer((receiver) => broker.context.core.delivery.dropSlowConsumer(receiver));
+  const sessions = bunTransport(pingMode, transport ?? fanout.transport);
+  const broker = createBroker({ ...options, upgradeWebSocket, transport: sessions.transport, log });
   await joinClusterBeforeListening(broker);
   const websocketHandler = {
     ...websocket,

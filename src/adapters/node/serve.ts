@@ -12,8 +12,8 @@ import { resolveOptions, type BrokerOptionsInput } from '../../options.ts';
 import { ListenError } from '../../cli/run.ts';
 import { listeningUrl, splitListen } from '../listen-address.ts';
 import { attachUpgrades, upgradeWebSocket } from './upgrade.ts';
-import { fastSocketSessions } from './fast-socket-session.ts';
-import { genericSocketSession } from '../../app/socket-session.ts';
+import { fastTransport } from './fast-socket-session.ts';
+import { standardTransport } from '../../app/socket-session.ts';
 import { answerClientErrors } from './client-errors.ts';
 import { withDebugHeap } from './debug-heap.ts';
 import { headViaGet } from './head-requests.ts';
@@ -37,7 +37,7 @@ export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<Creat
     upgradeWebSocket,
     log,
     // Frames written once per message and once per socket per turn (see fast-socket-session.ts).
-    socketSession: fastSocketSessions(genericSocketSession, (reason) => broker.context.log(reason)),
+    transport: fastTransport(standardTransport, (reason) => broker.context.log(reason)),
   });
   await joinClusterBeforeListening(broker);
   const servers: Server[] = [];
