@@ -71,12 +71,6 @@ export function checkOrigin(ctx: BrokerContext, c: Context, required: boolean): 
   return errorResponse(401, 'Origin check failed');
 }
 
-/** Connection limit for a new WebSocket or SSE stream (open connections plus handshakes in flight). */
-export function checkCapacity(ctx: BrokerContext): Response | undefined {
-  if (ctx.connectionLimit.hasRoom()) return undefined;
-  return refuseCapacity(ctx);
-}
-
 /**
  * The connection limit for a WebSocket upgrade: a reservation held until the socket opens or the
  * handshake fails, so concurrent handshakes cannot overshoot `maxConnections`; or the 503.
