@@ -50,14 +50,14 @@ class IncomingHeaders {
 }
 
 class UpgradeRequest {
-  /** Always GET: a handshake is a GET (`ws` refuses any other method), whatever the client sent. */
-  readonly method = 'GET';
   #headers: IncomingHeaders | undefined;
   #real: Request | undefined;
 
   constructor(
     readonly url: string,
     private readonly incoming: IncomingMessage,
+    /** GET for a WebSocket handshake, whatever the client sent (the handshake check refuses others). */
+    readonly method: string,
   ) {}
 
   get headers(): Headers {
@@ -101,7 +101,8 @@ export function upgradeRequest(incoming: IncomingMessage): Request {
   const host = hostHeader && /^[A-Za-z0-9.\-:[\]]+$/.test(hostHeader) ? hostHeader : 'localhost';
   const raw = incoming.url?.startsWith('/') ? incoming.url : '/';
   const path = DOT_SEGMENT.test(raw) ? resolveDotSegments(raw) : raw;
-  return new UpgradeRequest(`http://${host}${path}`, incoming) as unknown as Request;
+  const method = incoming.headers.upgrade?.toLowerCase() === 'websocket' ? 'GET' : (incoming.method ?? 'GET');
+  return new UpgradeRequest(`http://${host}${path}`, incoming, method) as unknown as Request;
 }
 
 /** A `.` or `..` segment, also written with `%2e`: `/a/../b`, `/a/%2e%2e/b`, `/a/.`. */

@@ -11,11 +11,13 @@
  *   ─► upgradeWebSocket(c, events) (below) ─► upgrade.accept(events) ─► ws.handleUpgrade
  *   ─► events.onOpen, then events.frame(message) per frame (transport.ts)
  * ```
- * A route that refuses returns its JSON response, which is written to the socket as it is.
+ * A route that refuses returns its JSON response, which is written to the socket as it is. A
+ * request with an `Upgrade` header other than `websocket` reaches Node's upgrade path too: it is
+ * answered like any other request, and an SSE stream opened that way lives only as long as its
+ * socket (raw-response.ts).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { STATUS_CODES } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Hono } from 'hono';
 import { WSContext, defineWebSocketHelper, type WSEvents, type WSMessageReceive } from 'hono/ws';
@@ -23,6 +25,7 @@ import { BrokerMessage } from '../../message.ts';
 import { isBrokerSocketEvents, type BrokerSocketEvents } from '../../app/transport.ts';
 import { upgradeRequest } from './upgrade-request.ts';
 import { handshakeRefusal } from './handshake.ts';
+import { writeResponse } from './raw-response.ts';
 
 /**
  * What an upgrade request carries in `c.env` on Node (Hono's bindings): the request as Node saw
@@ -72,11 +75,16 @@ export function attachUpgrades(app: Hono, servers: Server[], options: UpgradeOpt
   // the same JSON body as every other refusal, one log line, never an error for the process.
   wss.on('wsClientError', (error, socket) => {
     options.log?.(`refused upgrade: 400 ${error.message}`);
-    void writeRefusal(socket, jsonRefusal(400, error.message));
+    void writeResponse(socket, jsonRefusal(400, error.message));
   });
 
   const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroyOnError);
+    if (!servesAsPlainRequest(request)) {
+      options.log?.(`refused ${request.method} with Upgrade ${JSON.stringify(request.headers.upgrade)}: 400`);
+      await writeResponse(socket, jsonRefusal(400, `this server upgrades only to websocket; send ${request.method} without an Upgrade header`));
+      return;
+    }
     const upgrade = new PendingUpgrade(wss, request, socket, head, options.log);
     let response: Response;
     try {
@@ -84,10 +92,21 @@ export function attachUpgrades(app: Hono, servers: Server[], options: UpgradeOpt
     } catch {
       response = jsonRefusal(500, 'internal error');
     }
-    if (!upgrade.accepted && !socket.destroyed) await writeRefusal(socket, response);
+    if (!upgrade.accepted && !socket.destroyed) await writeResponse(socket, response);
   };
   for (const server of servers) server.on('upgrade', onUpgrade);
   return wss;
+}
+
+/**
+ * Whether a request Node handed over as an upgrade can be answered: a WebSocket handshake (the
+ * route decides), or a GET or HEAD naming another protocol (`curl --http2` sends `Upgrade: h2c`),
+ * which is answered as if the header were not there. Any other method would carry a body that
+ * Node has not parsed.
+ */
+function servesAsPlainRequest(request: IncomingMessage): boolean {
+  if (request.headers.upgrade?.toLowerCase() === 'websocket') return true;
+  return request.method === 'GET' || request.method === 'HEAD';
 }
 
 /** One upgrade request on its way through the app; `accept` completes it. */
@@ -121,7 +140,7 @@ class PendingUpgrade {
     const refusal = handshakeRefusal(this.request);
     if (refusal) {
       this.log?.(`refused upgrade: ${refusal.status} ${refusal.error}`);
-      void writeRefusal(socket, jsonRefusal(refusal.status, refusal.error, refusal.headers));
+      void writeResponse(socket, jsonRefusal(refusal.status, refusal.error, refusal.headers));
       return handshakeFailed();
     }
     socket.once('close', handshakeFailed);
@@ -139,26 +158,6 @@ class PendingUpgrade {
 
 function jsonRefusal(status: number, error: string, headers?: Record<string, string>): Response {
   return new Response(JSON.stringify({ error }), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
-}
-
-async function writeRefusal(socket: Duplex, response: Response): Promise<void> {
-  let body = '';
-  try {
-    body = await response.text();
-  } catch {
-    body = '';
-  }
-  const bodyBytes = Buffer.from(body);
-  let head = `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}\r\nConnection: close\r\n`;
-  response.headers.forEach((value, name) => {
-    if (name !== 'content-length' && name !== 'connection') head += `${name}: ${value}\r\n`;
-  });
-  head += `Content-Length: ${bodyBytes.length}\r\n\r\n`;
-  if (socket.destroyed) return;
-  // The socket is ours after an upgrade request: once the answer is flushed, drop it, or a client
-  // that never closes its side would keep it half-open for good.
-  socket.once('finish', () => socket.destroy());
-  socket.end(Buffer.concat([Buffer.from(head), bodyBytes]));
 }
 
 /** What `onClose` is handed for a socket whose handshake never completed. */
