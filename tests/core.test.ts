@@ -84,6 +84,27 @@ describe('core: addTopicSubscriber / removeTopicSubscriber / publishTopicMessage
     assertAllLiveZero(core);
   });
 
+  it('a callback that publishes from inside its callback does not change the topic the next callback is told', () => {
+    const core = new BrokerCore(LIMITS);
+    const calls: Array<[string, MessageData, string]> = [];
+    // The relay republishes to another topic before the outer publish reaches its next callback.
+    const relay = (data: MessageData, topic: string) => {
+      calls.push(['relay', data, topic]);
+      core.publishTopicMessage('audit', `seen on ${topic}`);
+    };
+    const auditor = (data: MessageData, topic: string) => void calls.push(['auditor', data, topic]);
+    const reader = (data: MessageData, topic: string) => void calls.push(['reader', data, topic]);
+    core.addTopicSubscriber('news', relay);
+    core.addTopicSubscriber('audit', auditor);
+    core.addTopicSubscriber('news', reader);
+    assert.equal(core.publishTopicMessage('news/today', 'headline'), 2);
+    assert.deepEqual(calls, [
+      ['relay', 'headline', 'news/today'],
+      ['auditor', 'seen on news/today', 'audit'],
+      ['reader', 'headline', 'news/today'],
+    ]);
+  });
+
   it('a { send } subscriber gets text as a string and binary as bytes', () => {
     const core = new BrokerCore(LIMITS);
     const sent: MessageData[] = [];

@@ -7,7 +7,7 @@
  */
 import { ancestors, parseTopic, type TopicLimits } from '../topic.ts';
 import { BrokerMessage, type MessageData } from '../message.ts';
-import { receiverFor, setCurrentTopic, type Receiver, type Subscriber } from '../receiver.ts';
+import { receiverFor, type Receiver, type Subscriber } from '../receiver.ts';
 import { Counters, type BrokerStats } from './counters.ts';
 import { Delivery } from './delivery.ts';
 import { Subscriptions } from './subscriptions.ts';
@@ -122,8 +122,7 @@ export class BrokerCore {
 
   /** Local delivery only (also what a cluster engine calls for messages from other nodes). */
   deliverPublish(topic: string, message: BrokerMessage): number {
-    setCurrentTopic(topic);
-    return this.subscriptions.publish(this.ancestorsOf(topic), message);
+    return this.subscriptions.publish(topic, this.ancestorsOf(topic), message);
   }
 
   // --- bus -----------------------------------------------------------------------------------

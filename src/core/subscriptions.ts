@@ -92,8 +92,11 @@ export class Subscriptions {
     return this.#byTopic.has(topic);
   }
 
-  /** Delivers to the subscribers of each ancestor; returns how many receivers got it. */
-  publish(topicAncestors: readonly string[], message: BrokerMessage): number {
+  /**
+   * Delivers a message published on `topic` to the subscribers of each of its ancestors
+   * (`topicAncestors`, `topic` first); returns how many receivers got it.
+   */
+  publish(topic: string, topicAncestors: readonly string[], message: BrokerMessage): number {
     const sequence = ++publishSequence;
     let delivered = 0;
     for (const name of topicAncestors) {
@@ -104,7 +107,7 @@ export class Subscriptions {
           // A receiver subscribed under two ancestors (possible through the API) gets it once.
           if (receiver.lastPublish === sequence) continue;
           receiver.lastPublish = sequence;
-          delivered += this.delivery.deliver(receiver, message);
+          delivered += this.delivery.deliver(receiver, message, topic);
         }
       }
       const groups = entry.groups;

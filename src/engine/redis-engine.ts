@@ -504,11 +504,11 @@ export class RedisEngine implements ClusterEngine {
     if (!envelope) return;
     const delivery = this.#core.delivery;
     const target = this.#pullerById.get(id);
-    if (target && delivery.deliver(target.receiver, envelope.message) === 1) return;
+    if (target && delivery.deliver(target.receiver, envelope.message, envelope.topic) === 1) return;
     // The puller left (or was dropped as slow) while the message travelled: another local
     // puller of the topic takes it, or it goes back to the cluster.
     for (const receiver of this.#pullersByTopic.get(envelope.topic)?.keys() ?? []) {
-      if (delivery.deliver(receiver, envelope.message) === 1) return;
+      if (delivery.deliver(receiver, envelope.message, envelope.topic) === 1) return;
     }
     if (!this.#commandUp) {
       this.#core.counters.forwardFailures++;
