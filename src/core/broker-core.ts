@@ -87,7 +87,7 @@ export class BrokerCore {
     if (!this.subscriptions.add(name, receiver)) return;
     this.#attach(receiver, { kind: 'sub', topic: name });
     this.counters.subscribers++;
-    if (this.subscriptions.countFor([name]) === 1) this.cluster.topicActive?.('sub', name);
+    if (this.subscriptions.sizeOf(name) === 1) this.cluster.topicActive?.('sub', name);
   }
 
   /** Undoes `addTopicSubscriber`; returns false if it was not subscribed. */

@@ -31,13 +31,6 @@ export class PushPull {
     return this.#queued;
   }
 
-  /** Whether a push to `topic` would be refused right now (no puller and a full queue). */
-  isFull(topic: string): boolean {
-    const entry = this.#topics.get(topic);
-    if (!entry) return this.queueLimit === 0;
-    return entry.pullers.length === 0 && entry.queue.length - entry.head >= this.queueLimit;
-  }
-
   push(topic: string, message: BrokerMessage): PushResult {
     let entry = this.#topics.get(topic);
     if (!entry) {

@@ -6,7 +6,6 @@
  * Receivers with a `broadcaster` (sockets whose runtime fans out natively) are kept apart, per
  * broadcaster: a publish reaches all of them on a topic with one `broadcast` call.
  */
-import { ancestors } from '../topic.ts';
 import type { BrokerMessage } from '../message.ts';
 import type { Receiver, TopicBroadcaster } from '../receiver.ts';
 import type { Delivery } from './delivery.ts';
@@ -81,11 +80,9 @@ export class Subscriptions {
     return true;
   }
 
-  /** Local receivers of `topic` or any of its ancestors, summed. */
-  countFor(topicAncestors: readonly string[]): number {
-    let count = 0;
-    for (const name of topicAncestors) count += this.#byTopic.get(name)?.size ?? 0;
-    return count;
+  /** Local subscribers of exactly `topic`. */
+  sizeOf(topic: string): number {
+    return this.#byTopic.get(topic)?.size ?? 0;
   }
 
   has(topic: string): boolean {
@@ -121,10 +118,4 @@ export class Subscriptions {
   topicNames(): IterableIterator<string> {
     return this.#byTopic.keys();
   }
-
-  get topicCount(): number {
-    return this.#byTopic.size;
-  }
 }
-
-export { ancestors };
