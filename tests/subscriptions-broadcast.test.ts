@@ -104,7 +104,7 @@ describe('subscribers reached through a broadcaster', () => {
     core.addTopicSubscriber('t', fine);
     slow.backlog = LIMITS.maxBufferedBytes + 1;
     // What the Bun transport does after a turn's broadcasts: the rule for each member.
-    for (const member of [slow, fine]) if (member.bufferedAmount() > LIMITS.maxBufferedBytes) core.delivery.dropSlowConsumer(member);
+    for (const member of [slow, fine]) if (member.bufferedAmount() > LIMITS.maxBufferedBytes) core.dropSlowConsumer(member);
     assert.equal(slow.closedWith, 1013);
     assert.equal(core.stats().slowConsumerDisconnects, 1);
     assert.deepEqual([...native.native.get('t')!], [fine]);

@@ -13,7 +13,8 @@
 import { upgradeWebSocket, websocket, type BunWebSocketData } from 'hono/bun';
 import { createBroker, type Broker, type CreateBrokerInit } from '../../app/create-broker.ts';
 import { clock } from '../../app/sessions.ts';
-import { joinClusterBeforeListening } from '../../engine/engine.ts';
+import { joinClusterBeforeListening } from '../../engine/join-cluster.ts';
+import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { resolveOptions, type BrokerOptionsInput } from '../../options.ts';
 import { ListenError, type ServingBroker } from '../../cli/run.ts';
 import { listeningUrl, splitListen } from '../listen-address.ts';
@@ -37,8 +38,8 @@ export async function serveBroker(input: BunServeInit = {}): Promise<RunningBrok
   const pingMode = pingModeFor(options.pingInterval);
   const fanout = nativeFanout(options.maxBufferedBytes);
   const sessions = bunSocketSessions(pingMode, socketSession ?? fanout.factory);
-  const broker = createBroker({ ...options, upgradeWebSocket, socketSession: sessions.factory, log });
-  fanout.setDropSlowConsumer((receiver) => broker.context.core.delivery.dropSlowConsumer(receiver));
+  const broker = createBroker({ ...options, upgradeWebSocket, socketSession: sessions.factory, log, loadRedisTransport: loadNodeRedisTransport });
+  fanout.setDropSlowConsumer((receiver) => broker.context.core.dropSlowConsumer(receiver));
   await joinClusterBeforeListening(broker);
   const websocketHandler = {
     ...websocket,
