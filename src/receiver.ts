@@ -29,7 +29,7 @@ export interface Receiver {
 /**
  * Fan-out done by the transport's runtime: receivers join a topic natively, and one call sends a
  * message to all of them. The transport keeps the slow-consumer rule for them: a member whose
- * backlog passes `maxBufferedBytes` must be handed to `Delivery.dropSlowConsumer` (close 1013,
+ * backlog passes `maxBufferedBytes` must be handed to `BrokerCore.dropSlowConsumer` (close 1013,
  * counted) promptly, without reading every member's backlog on every message (Bun's transport
  * looks within 10 ms, and at once after half the limit has gone out on a topic).
  */
