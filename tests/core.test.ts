@@ -550,6 +550,33 @@ describe('createBroker: the public in-process API', () => {
     broker.close();
   });
 
+  it('cluster mode takes its Redis client from loadRedisTransport, and refuses to start without one', async () => {
+    assert.throws(() => make({ redis: 'redis://127.0.0.1:1/0' }), /loadRedisTransport/);
+    const made: string[] = [];
+    let closed = false;
+    const broker = make({
+      redis: 'redis://127.0.0.1:1/0',
+      loadRedisTransport: async () => (init: { url: string }) => {
+        made.push(init.url);
+        return {
+          command: () => Promise.reject(new Error('down')),
+          subscribe: () => Promise.reject(new Error('down')),
+          unsubscribe: () => Promise.reject(new Error('down')),
+          close: async () => void (closed = true),
+        };
+      },
+    });
+    assert.match(broker.engine.problem() ?? '', /^redis: connecting \(redis:\/\/127\.0\.0\.1:1\/0\)$/);
+    // Redis is unreachable: the node serves its own clients, pushes queue locally.
+    assert.equal(await broker.pushMessage('q', 'local'), 'queued');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(made, ['redis://127.0.0.1:1/0']);
+    broker.close();
+    await broker.engine.close();
+    assert.equal(closed, true);
+    assert.equal(broker.engine.problem(), 'redis: closed');
+  });
+
   it('refuses invalid options with a one-line error and requires upgradeWebSocket', () => {
     assert.throws(() => make({ maxConnections: 0 }), /maxConnections/);
     assert.throws(() => make({ nonsense: 1 } as never), /unknown option "nonsense"/);
