@@ -5,8 +5,12 @@
 import type { BrokerMessage, MessageData } from './message.ts';
 
 export interface Receiver {
-  /** Queue the message for this receiver. Must not throw and must not block. */
-  deliver(message: BrokerMessage): void;
+  /**
+   * Queue the message for this receiver. Must not throw and must not block. `topic` is the
+   * topic it was published, sent or pushed on (a subscriber of `a` gets `a/b`'s messages with
+   * `a/b`); transports that do not need it leave the parameter out.
+   */
+  deliver(message: BrokerMessage, topic: string): void;
   /** Bytes accepted by `deliver` but not yet handed to the network. */
   bufferedAmount(): number;
   /** Close with a WebSocket close code (SSE streams just end). */
@@ -72,9 +76,9 @@ function isReceiver(value: object): value is Receiver {
 
 function callbackReceiver(callback: (data: MessageData, topic: string) => void): Receiver {
   return {
-    deliver(message) {
+    deliver(message, topic) {
       try {
-        callback(message.data, currentTopic);
+        callback(message.data, topic);
       } catch (error) {
         // A throwing callback must not stop delivery to the others.
         queueMicrotask(() => {
@@ -106,10 +110,4 @@ function sendReceiver(target: { send(data: MessageData): void; close?(code?: num
       target.close?.(code, reason);
     },
   };
-}
-
-/** The topic being published while callbacks run (callbacks get it as their second argument). */
-let currentTopic = '';
-export function setCurrentTopic(topic: string): void {
-  currentTopic = topic;
 }

@@ -98,7 +98,7 @@ describe('ws internals the fast path writes through', () => {
       transport.openSession(context(pair.server));
       assert.equal(reasons.length, 1);
       const got = new Promise<string>((resolve) => pair.client.once('message', (data) => resolve(data.toString())));
-      session.receiver.deliver(new BrokerMessage('through ws.send'));
+      session.receiver.deliver(new BrokerMessage('through ws.send'), 't');
       assert.equal(await got, 'through ws.send');
     } finally {
       await pair.close();

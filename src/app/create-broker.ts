@@ -15,7 +15,8 @@
 import { Hono, type Context } from 'hono';
 import type { UpgradeWebSocket } from 'hono/ws';
 import { resolveOptions, type BrokerOptions, type BrokerOptionsInput } from '../options.ts';
-import { BrokerCore, type ClusterHooks } from '../core/broker-core.ts';
+import { BrokerCore } from '../core/broker-core.ts';
+import type { EngineLifecycle } from '../core/engine.ts';
 import type { BrokerStats } from '../core/counters.ts';
 import type { PushResult } from '../core/push-pull.ts';
 import { BrokerMessage, type MessageData } from '../message.ts';
@@ -34,7 +35,8 @@ import { prometheusText } from './metrics.ts';
 import { demoPage } from './demo-page.ts';
 import { eventStreamResponse } from './sse.ts';
 import { corsMiddleware } from './cors.ts';
-import { startRedisEngine, type ClusterEngine } from '../engine/engine.ts';
+import { redisEngine } from '../engine/redis/redis-engine.ts';
+import type { RedisTransportLoader } from '../engine/redis/deferred-transport.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
   /** The host runtime's WebSocket upgrade helper (`@hono/node-ws`, `hono/bun`, `hono/deno`). */
@@ -44,6 +46,11 @@ export interface CreateBrokerInit extends BrokerOptionsInput {
   transport?: SocketTransport;
   /** Where one-line notices about refused clients go (default: console.warn). */
   log?: (line: string) => void;
+  /**
+   * The Redis client for cluster mode (`redis`), loaded only then. `mod.ts`'s `createBroker`
+   * and the standalone servers supply node-redis (`src/adapters/redis/`).
+   */
+  loadRedisTransport?: RedisTransportLoader;
 }
 
 export interface Broker {
@@ -58,10 +65,8 @@ export interface Broker {
   /** Gives a message to one puller (or queues it); `full` when refused. A promise in cluster mode. */
   pushMessage(topic: string, message: MessageData): PushResult | Promise<PushResult>;
   stats(): BrokerStats;
-  /** Cluster engines attach here. */
-  setClusterHooks(hooks: ClusterHooks, problem?: () => string | undefined): void;
-  /** The cluster engine when `redis` is set (cluster mode); undefined for a single process. */
-  readonly engine: ClusterEngine | undefined;
+  /** The engine: Redis when `redis` is set (cluster mode), else the memory engine. */
+  readonly engine: EngineLifecycle;
   /** Closes every socket with 1001 and ends SSE streams; stops timers. */
   close(): void;
   /** @internal used by adapters and tests. */
@@ -72,18 +77,29 @@ const WEBSOCKET_ROUTES: readonly RouteKind[] = ['sub', 'pub', 'bus', 'push', 'pu
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 
 export function createBroker(init: CreateBrokerInit): Broker {
-  const { upgradeWebSocket, transport, log, ...optionInput } = init;
+  const { upgradeWebSocket, transport, log, loadRedisTransport, ...optionInput } = init;
   if (typeof upgradeWebSocket !== 'function') {
     throw new TypeError('createBroker: upgradeWebSocket is required (from @hono/node-ws, hono/bun or hono/deno)');
   }
   const options = resolveOptions(optionInput);
-  const core = new BrokerCore({
-    maxTopicDepth: options.maxTopicDepth,
-    maxTopicLength: options.maxTopicLength,
-    maxBufferedBytes: options.maxBufferedBytes,
-    pushQueueLimit: options.pushQueueLimit,
-  });
-  let engineProblem: () => string | undefined = () => undefined;
+  if (options.redis && !loadRedisTransport) {
+    throw new TypeError("createBroker: redis needs a Redis client: import createBroker from 'broker-hono' (it brings node-redis) or pass loadRedisTransport");
+  }
+  const logLine = log ?? ((line: string) => console.warn(`broker-hono: ${line}`));
+  // Cluster mode: the Redis engine follows the core's local interest and forwards its messages.
+  const engine =
+    options.redis && loadRedisTransport
+      ? redisEngine({ url: options.redis, pushQueueLimit: options.pushQueueLimit, loadTransport: loadRedisTransport, log: logLine })
+      : undefined;
+  const core = new BrokerCore(
+    {
+      maxTopicDepth: options.maxTopicDepth,
+      maxTopicLength: options.maxTopicLength,
+      maxBufferedBytes: options.maxBufferedBytes,
+      pushQueueLimit: options.pushQueueLimit,
+    },
+    engine,
+  );
   const ctx: BrokerContext = {
     options,
     core,
@@ -91,15 +107,9 @@ export function createBroker(init: CreateBrokerInit): Broker {
     originAllowed: compileOriginPatterns(options.allowOrigin),
     transport: transport ?? standardTransport,
     connectionLimit: new ConnectionLimit(core.counters, options.maxConnections),
-    engineProblem: () => engineProblem(),
-    log: log ?? ((line) => console.warn(`broker-hono: ${line}`)),
+    engineProblem: () => core.engine.problem(),
+    log: logLine,
   };
-
-  // Cluster mode: the Redis engine attaches its hooks to the core and answers for /healthz.
-  const engine = options.redis
-    ? startRedisEngine({ url: options.redis, core, pushQueueLimit: options.pushQueueLimit, log: ctx.log })
-    : undefined;
-  if (engine) engineProblem = () => engine.problem();
 
   const app = new Hono();
   // Lets pages from other origins use the HTTP routes; see cors.ts for why this is safe.
@@ -123,7 +133,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
       const name = topic.topic.name;
       if (eventStream) {
         try {
-          await core.cluster.prepare?.('sub', name);
+          await core.prepare('sub', name);
         } finally {
           reservation.release();
         }
@@ -131,7 +141,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
       }
       try {
         // Cluster mode: open the socket only once other nodes' messages will reach it.
-        if (kind === 'sub' || kind === 'bus' || kind === 'pull') await core.cluster.prepare?.(kind, name);
+        if (kind === 'sub' || kind === 'bus' || kind === 'pull') await core.prepare(kind, name);
         const echo = kind === 'bus' && TRUTHY.has((c.req.query('echo') ?? '').toLowerCase());
         // The socket's events release the reservation when it opens or its handshake fails.
         return await upgradeWebSocket(c, socketEvents(ctx, kind, name, echo, reservation));
@@ -210,16 +220,12 @@ export function createBroker(init: CreateBrokerInit): Broker {
     sendBusMessage: (topic, message) => core.sendBus(validTopic(topic), message),
     pushMessage: (topic, message) => core.push(validTopic(topic), message),
     stats: () => core.stats(),
-    setClusterHooks(hooks, problem) {
-      core.cluster = hooks;
-      if (problem) engineProblem = problem;
-    },
-    engine,
+    engine: core.engine,
     close() {
       ctx.sessions.closeAll();
       ctx.sessions.stop();
       // Withdraws this node's pullers from the cluster and closes the Redis connections.
-      void engine?.close();
+      void core.engine.close();
     },
   };
 }

@@ -21,13 +21,13 @@ export class Delivery implements SlowConsumerRule {
   ) {}
 
   /** Delivers and returns 1, or returns 0 if the receiver is (now) dropped as a slow consumer. */
-  deliver(receiver: Receiver, message: BrokerMessage): number {
+  deliver(receiver: Receiver, message: BrokerMessage, topic: string): number {
     if (this.#dropped.has(receiver)) return 0;
     if (receiver.bufferedAmount() > this.maxBufferedBytes) {
       this.dropSlowConsumer(receiver);
       return 0;
     }
-    receiver.deliver(message);
+    receiver.deliver(message, topic);
     this.counters.messagesOut++;
     if (receiver.bufferedAmount() > this.maxBufferedBytes) this.dropSlowConsumer(receiver);
     return 1;

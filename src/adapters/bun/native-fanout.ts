@@ -13,7 +13,7 @@
  *   applied by reading each member's `getBufferedAmount()` within 10 ms of its topic being
  *   published on, and at once whenever half of `maxBufferedBytes` has gone out on the topic
  *   since the last look: a member past the limit is closed with 1013 and counted
- *   (`Delivery.dropSlowConsumer`), with at most half the limit more piled up than on Node.
+ *   (the core's `SlowConsumerRule`, handed over with each broadcast), with at most half the limit more piled up than on Node.
  *   Bun's `backpressureLimit` is set above what that allows (see `bunBackpressureLimit`).
  *
  * Frames from clients also come in through the transport seam's `frame` entry (transport.ts): no

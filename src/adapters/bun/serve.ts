@@ -13,7 +13,8 @@
 import { upgradeWebSocket, websocket, type BunWebSocketData } from 'hono/bun';
 import { createBroker, type Broker, type CreateBrokerInit } from '../../app/create-broker.ts';
 import { clock } from '../../app/sessions.ts';
-import { joinClusterBeforeListening } from '../../engine/engine.ts';
+import { joinClusterBeforeListening } from '../../engine/join-cluster.ts';
+import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { resolveOptions, type BrokerOptionsInput } from '../../options.ts';
 import { ListenError, type ServingBroker } from '../../cli/run.ts';
 import { listeningUrl, splitListen } from '../listen-address.ts';
@@ -37,7 +38,7 @@ export async function serveBroker(input: BunServeInit = {}): Promise<RunningBrok
   const pingMode = pingModeFor(options.pingInterval);
   const fanout = nativeFanout(options.maxBufferedBytes);
   const sessions = bunTransport(pingMode, transport ?? fanout.transport);
-  const broker = createBroker({ ...options, upgradeWebSocket, transport: sessions.transport, log });
+  const broker = createBroker({ ...options, upgradeWebSocket, transport: sessions.transport, log, loadRedisTransport: loadNodeRedisTransport });
   await joinClusterBeforeListening(broker);
   const websocketHandler = {
     ...websocket,

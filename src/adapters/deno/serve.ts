@@ -4,7 +4,8 @@
  * socket with 1001 and returns within a deadline.
  */
 import { createBroker, type Broker, type CreateBrokerInit } from '../../app/create-broker.ts';
-import { joinClusterBeforeListening } from '../../engine/engine.ts';
+import { joinClusterBeforeListening } from '../../engine/join-cluster.ts';
+import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { resolveOptions, type BrokerOptionsInput } from '../../options.ts';
 import { ListenError, type ServingBroker } from '../../cli/run.ts';
 import { listeningUrl, splitListen } from '../listen-address.ts';
@@ -22,6 +23,7 @@ export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<Creat
     ...options,
     upgradeWebSocket: denoUpgradeWebSocket({ idleTimeout: options.pingInterval }),
     log,
+    loadRedisTransport: loadNodeRedisTransport,
   });
   await joinClusterBeforeListening(broker);
   const servers: Deno.HttpServer<Deno.NetAddr>[] = [];

@@ -7,7 +7,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { createBroker, type Broker, type CreateBrokerInit } from '../../app/create-broker.ts';
-import { joinClusterBeforeListening } from '../../engine/engine.ts';
+import { joinClusterBeforeListening } from '../../engine/join-cluster.ts';
+import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { resolveOptions, type BrokerOptionsInput } from '../../options.ts';
 import { ListenError } from '../../cli/run.ts';
 import { listeningUrl, splitListen } from '../listen-address.ts';
@@ -36,6 +37,7 @@ export async function serveBroker(input: BrokerOptionsInput & Partial<Pick<Creat
     ...options,
     upgradeWebSocket,
     log,
+    loadRedisTransport: loadNodeRedisTransport,
     // Frames written once per message and once per socket per turn (see fast-socket-session.ts).
     transport: fastTransport(standardTransport, (reason) => broker.context.log(reason)),
   });
