@@ -22,7 +22,7 @@ import type { MessageData } from '../message.ts';
 import type { Subscriber } from '../receiver.ts';
 import { compileOriginPatterns } from '../origin.ts';
 import { parseTopic } from '../topic.ts';
-import { errorResponse, type BrokerContext } from './context.ts';
+import { defaultLog, errorResponse, type BrokerContext } from './context.ts';
 import { checkOrigin, checkTopic, isUpgrade, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
 import { ConnectionLimit, type Reservation } from './connection-limit.ts';
 import { readMessageBody } from './read-body.ts';
@@ -33,6 +33,9 @@ import { prometheusText } from './metrics.ts';
 import { demoPage } from './demo-page.ts';
 import { eventStreamResponse } from './sse.ts';
 import { corsMiddleware } from './cors.ts';
+import { brokerGetPath, rerouteDotSegments } from './dot-segments.ts';
+import { headWithoutBody } from './head-requests.ts';
+import { addDebugHeapRoute, type HeapFigures } from './debug-heap.ts';
 import { startRedisEngine, type ClusterEngine } from '../engine/engine.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
@@ -43,6 +46,8 @@ export interface CreateBrokerInit extends BrokerOptionsInput {
   socketSession?: SocketSessionFactory;
   /** Where one-line notices about refused clients go (default: console.warn). */
   log?: (line: string) => void;
+  /** Answers `GET /debug/heap` (leak tests); no such route unless given. Never in production. */
+  debugHeap?: HeapFigures;
 }
 
 export interface Broker {
@@ -71,7 +76,7 @@ const WEBSOCKET_ROUTES: readonly RouteKind[] = ['sub', 'pub', 'bus', 'push', 'pu
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 
 export function createBroker(init: CreateBrokerInit): Broker {
-  const { upgradeWebSocket, socketSession, log, ...optionInput } = init;
+  const { upgradeWebSocket, socketSession, log, debugHeap, ...optionInput } = init;
   if (typeof upgradeWebSocket !== 'function') {
     throw new TypeError('createBroker: upgradeWebSocket is required (from @hono/node-ws, hono/bun or hono/deno)');
   }
@@ -91,7 +96,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
     socketSession: socketSession ?? genericSocketSession,
     connectionLimit: new ConnectionLimit(core.counters, options.maxConnections),
     engineProblem: () => engineProblem(),
-    log: log ?? ((line) => console.warn(`broker-hono: ${line}`)),
+    log: log ?? defaultLog,
   };
 
   // Cluster mode: the Redis engine attaches its hooks to the core and answers for /healthz.
@@ -100,7 +105,11 @@ export function createBroker(init: CreateBrokerInit): Broker {
     : undefined;
   if (engine) engineProblem = () => engine.problem();
 
-  const app = new Hono();
+  // Routes on the path with dot segments resolved, as URL parsing resolves them (dot-segments.ts).
+  const app = new Hono({ getPath: brokerGetPath });
+  // Mounted in a host app, the broker still answers as it does standalone: dot segments the host
+  // routed as sent, and HEAD (never a body, never a 500).
+  app.use('*', rerouteDotSegments(app), headWithoutBody);
   // Lets pages from other origins use the HTTP routes; see cors.ts for why this is safe.
   app.use('*', corsMiddleware(ctx));
 
@@ -171,13 +180,16 @@ export function createBroker(init: CreateBrokerInit): Broker {
 
   app.get('/healthz', (c) => {
     const problem = ctx.engineProblem();
-    return problem ? c.text(`unhealthy: ${problem}`, 503) : c.text('ok');
+    // The status named: Hono then sets the content type, which Bun otherwise leaves out of the
+    // headers (a HEAD had none, a GET went out as application/octet-stream).
+    return problem ? c.text(`unhealthy: ${problem}`, 503) : c.text('ok', 200);
   });
   app.get('/stats', (c) => c.json(core.stats()));
   app.get('/metrics', (c) =>
     c.body(prometheusText(core.stats()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
   );
   app.get('/', (c) => (options.mode === 'development' ? c.html(demoPage()) : c.notFound()));
+  addDebugHeapRoute(app, debugHeap);
 
   app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((error, c) => {
