@@ -8,7 +8,7 @@
  *   the broker answers its resolved form, by routing it again through the broker's own app;
  * - `routedRawPath` gives the route guards the same resolved path, still percent-encoded, so a
  *   topic is read from exactly the path that was routed.
- * Only paths that hold a dot segment pay for any of it.
+ * Any other request pays one regular-expression test of its URL (and a WeakMap look-up).
  */
 import type { Hono, MiddlewareHandler } from 'hono';
 import { getPath } from 'hono/utils/url';

@@ -47,12 +47,15 @@ export async function serveOnRuntime(input: ServeInput, runtimeFor: ServeRuntime
   runtime.brokerCreated?.(broker);
   await joinClusterBeforeListening(broker);
 
-  const bindRuntime = { listen: (host: string, port: number) => runtime.listen(broker, host, port), isForeignError: runtime.isForeignError };
+  const binding = {
+    listen: (host: string, port: number) => runtime.listen(broker, host, port),
+    isForeignError: runtime.isForeignError,
+  };
   const servers: BoundServer[] = [];
   const urls: string[] = [];
   try {
     for (const address of options.listen) {
-      const { server, url } = await bindAddress(bindRuntime, address);
+      const { server, url } = await bindAddress(binding, address);
       servers.push(server);
       urls.push(url);
     }
