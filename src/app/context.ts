@@ -24,6 +24,11 @@ export interface BrokerContext {
   log(line: string): void;
 }
 
+/** Where the broker's one-line notices go unless its host gives a `log`. */
+export function defaultLog(line: string): void {
+  console.warn(`broker-hono: ${line}`);
+}
+
 /** The `{"error": "..."}` body every refusal carries. */
 export function errorResponse(status: number, error: string, headers?: Record<string, string>): Response {
   return new Response(JSON.stringify({ error }), {

@@ -23,7 +23,7 @@ import { BrokerMessage, type MessageData } from '../message.ts';
 import type { Subscriber } from '../receiver.ts';
 import { compileOriginPatterns } from '../origin.ts';
 import { parseTopic } from '../topic.ts';
-import { errorResponse, type BrokerContext } from './context.ts';
+import { defaultLog, errorResponse, type BrokerContext } from './context.ts';
 import { checkOrigin, checkTopic, isUpgrade, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
 import { ConnectionLimit } from './connection-limit.ts';
 import { readMessageBody } from './read-body.ts';
@@ -37,6 +37,9 @@ import { eventStreamResponse } from './sse.ts';
 import { corsMiddleware } from './cors.ts';
 import { redisEngine } from '../engine/redis/redis-engine.ts';
 import type { RedisTransportLoader } from '../engine/redis/deferred-transport.ts';
+import { brokerGetPath, rerouteDotSegments } from './dot-segments.ts';
+import { headWithoutBody } from './head-requests.ts';
+import { addDebugHeapRoute, type HeapFigures } from './debug-heap.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
   /** The host runtime's WebSocket upgrade helper (`@hono/node-ws`, `hono/bun`, `hono/deno`). */
@@ -51,6 +54,8 @@ export interface CreateBrokerInit extends BrokerOptionsInput {
    * and the standalone servers supply node-redis (`src/adapters/redis/`).
    */
   loadRedisTransport?: RedisTransportLoader;
+  /** Answers `GET /debug/heap` (leak tests); no such route unless given. Never in production. */
+  debugHeap?: HeapFigures;
 }
 
 export interface Broker {
@@ -77,7 +82,7 @@ const WEBSOCKET_ROUTES: readonly RouteKind[] = ['sub', 'pub', 'bus', 'push', 'pu
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 
 export function createBroker(init: CreateBrokerInit): Broker {
-  const { upgradeWebSocket, transport, log, loadRedisTransport, ...optionInput } = init;
+  const { upgradeWebSocket, transport, log, loadRedisTransport, debugHeap, ...optionInput } = init;
   if (typeof upgradeWebSocket !== 'function') {
     throw new TypeError('createBroker: upgradeWebSocket is required (from @hono/node-ws, hono/bun or hono/deno)');
   }
@@ -85,7 +90,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
   if (options.redis && !loadRedisTransport) {
     throw new TypeError("createBroker: redis needs a Redis client: import createBroker from 'broker-hono' (it brings node-redis) or pass loadRedisTransport");
   }
-  const logLine = log ?? ((line: string) => console.warn(`broker-hono: ${line}`));
+  const logLine = log ?? defaultLog;
   // Cluster mode: the Redis engine follows the core's local interest and forwards its messages.
   const engine =
     options.redis && loadRedisTransport
@@ -111,7 +116,11 @@ export function createBroker(init: CreateBrokerInit): Broker {
     log: logLine,
   };
 
-  const app = new Hono();
+  // Routes on the path with dot segments resolved, as URL parsing resolves them (dot-segments.ts).
+  const app = new Hono({ getPath: brokerGetPath });
+  // Mounted in a host app, the broker still answers as it does standalone: dot segments the host
+  // routed as sent, and HEAD (never a body, never a 500).
+  app.use('*', rerouteDotSegments(app), headWithoutBody);
   // Lets pages from other origins use the HTTP routes; see cors.ts for why this is safe.
   app.use('*', corsMiddleware(ctx));
 
@@ -173,13 +182,16 @@ export function createBroker(init: CreateBrokerInit): Broker {
 
   app.get('/healthz', (c) => {
     const problem = ctx.engineProblem();
-    return problem ? c.text(`unhealthy: ${problem}`, 503) : c.text('ok');
+    // The status named: Hono then sets the content type, which Bun otherwise leaves out of the
+    // headers (a HEAD had none, a GET went out as application/octet-stream).
+    return problem ? c.text(`unhealthy: ${problem}`, 503) : c.text('ok', 200);
   });
   app.get('/stats', (c) => c.json(core.stats()));
   app.get('/metrics', (c) =>
     c.body(prometheusText(core.stats()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
   );
   app.get('/', (c) => (options.mode === 'development' ? c.html(demoPage()) : c.notFound()));
+  addDebugHeapRoute(app, debugHeap);
 
   app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((error, c) => {
