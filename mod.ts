@@ -9,9 +9,15 @@
  * ```
  * As a program: `npx broker-hono` on Node, `deno task start` on Deno, `bun run mod.ts` on Bun.
  */
-export { createBroker, type Broker, type CreateBrokerInit } from './src/app/create-broker.ts';
-export { BrokerCore, type ClusterHooks } from './src/core/broker-core.ts';
-export type { ClusterEngine } from './src/engine/engine.ts';
+import { createBroker as createAppBroker, type Broker, type CreateBrokerInit } from './src/app/create-broker.ts';
+import { loadNodeRedisTransport } from './src/adapters/redis/load-node-redis.ts';
+
+export type { Broker, CreateBrokerInit };
+export { BrokerCore, type CoreLimits } from './src/core/broker-core.ts';
+export type { Engine, EngineEvents, EngineFactory, EngineLifecycle } from './src/core/engine.ts';
+export { MemoryEngine } from './src/core/memory-engine.ts';
+export type { RedisTransport, RedisTransportFactory, RedisTransportInit } from './src/engine/redis/transport.ts';
+export type { RedisTransportLoader } from './src/engine/redis/deferred-transport.ts';
 export type { BrokerStats } from './src/core/counters.ts';
 export type { PushResult } from './src/core/push-pull.ts';
 export { BrokerMessage, type MessageData } from './src/message.ts';
@@ -22,7 +28,15 @@ export { compileOriginPatterns } from './src/origin.ts';
 export { brokerOptionsFromArgs } from './src/cli/options-from-args.ts';
 export { UsageError } from './src/cli/args.ts';
 export type { Session } from './src/app/sessions.ts';
-export type { SocketSessionFactory } from './src/app/socket-session.ts';
+export type { BrokerSocketEvents, SocketTransport } from './src/app/transport.ts';
+
+/**
+ * Creates the broker (see `src/app/create-broker.ts`). With `redis` set it joins the cluster
+ * through node-redis, loaded only then, unless `loadRedisTransport` brings another client.
+ */
+export function createBroker(init: CreateBrokerInit): Broker {
+  return createAppBroker({ ...init, loadRedisTransport: init.loadRedisTransport ?? loadNodeRedisTransport });
+}
 
 // Run as a program (`deno run -P mod.ts`, `bun run mod.ts`): start that runtime's command line.
 // Imported as a library, `import.meta.main` is false and nothing starts.

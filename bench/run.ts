@@ -11,7 +11,9 @@
  * (fan-out messages in flight), --many-window N (per publisher, many-topics),
  * --rate MSGS_PER_S (adds a fixed-rate fan-out run), --topics N (many-topics subscribers),
  * --publishers N, --idle N, --servers a,b, --scenarios a,b, --json FILE, --cluster (then also runs
- * `bench/cluster.ts`, the cluster helper's Redis fan-out table, `npm run bench:cluster`).
+ * `bench/cluster.ts`, the cluster helper's Redis fan-out table, `npm run bench:cluster`),
+ * --compare DIR (adds `broker-node-before` and `broker-bun-before`: the broker of another
+ * checkout, e.g. `git worktree add ../before HEAD~3 && (cd ../before && npm ci && npm run build)`).
  *
  * Scenarios: fanout (1 publisher → N subscribers of a parent topic, as fast as a window of
  * in-flight messages allows), latency-light (10 msg/s into N subscribers), latency-half (half the
@@ -22,11 +24,11 @@
 import { fork } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import type { LoadPlan, LoadResult } from './loadgen/main.ts';
-import { ROOT, serverSpecs, startServer, treeCpuSeconds, treeRss, type ServerSpec } from './servers.ts';
+import { ROOT, compareSpecs, serverSpecs, startServer, treeCpuSeconds, treeRss, type ServerSpec } from './servers.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -46,6 +48,7 @@ const { values: flags } = parseArgs({
     scenarios: { type: 'string' },
     json: { type: 'string' },
     cluster: { type: 'boolean', default: false },
+    compare: { type: 'string' },
   },
 });
 
@@ -70,7 +73,7 @@ type ScenarioId = 'fanout' | 'fanout-rate' | 'latency-light' | 'latency-half' | 
 const ALL_SCENARIOS: ScenarioId[] = ['fanout', ...(settings.rate > 0 ? (['fanout-rate'] as const) : []), 'latency-light', 'latency-half', 'many-topics', 'few-topics', 'idle'];
 const scenarios = flags.scenarios ? (flags.scenarios.split(',') as ScenarioId[]) : ALL_SCENARIOS;
 
-const specs = serverSpecs().filter((spec) => !flags.servers || flags.servers.split(',').includes(spec.id));
+const specs = [...serverSpecs(), ...(flags.compare ? compareSpecs(resolve(flags.compare)) : [])].filter((spec) => !flags.servers || flags.servers.split(',').includes(spec.id));
 const runnable = specs.filter((spec) => !spec.unavailable);
 
 interface Sample {

@@ -78,6 +78,34 @@ export function serverSpecs(): ServerSpec[] {
   return specs;
 }
 
+/**
+ * The broker of another checkout (`--compare DIR`, e.g. a worktree of the last release), on Node
+ * and Bun, beside this one in the same run: a change's before and after measured alternately on
+ * the same machine. Its `dist/` must be built.
+ */
+export function compareSpecs(otherRoot: string): ServerSpec[] {
+  return [
+    {
+      id: 'broker-node-before',
+      label: 'broker-hono on Node, compared checkout',
+      runtime: 'node',
+      baseline: 'naive-ws',
+      command: process.execPath,
+      args: [join(otherRoot, 'bin', 'broker-hono.js'), '-l', 'http://127.0.0.1:0', ...BROKER_ARGS],
+      unavailable: existsSync(join(otherRoot, 'dist', 'src', 'adapters', 'node', 'cli.js')) ? undefined : `${otherRoot}: dist/ not built`,
+    },
+    {
+      id: 'broker-bun-before',
+      label: 'broker-hono on Bun, compared checkout',
+      runtime: 'bun',
+      baseline: 'naive-bun',
+      command: join(BIN, 'bun'),
+      args: ['run', join(otherRoot, 'mod.ts'), '-l', 'http://127.0.0.1:0', ...BROKER_ARGS],
+      unavailable: existsSync(join(otherRoot, 'src', 'adapters', 'bun', 'cli.ts')) ? undefined : `${otherRoot}: no Bun adapter`,
+    },
+  ];
+}
+
 export interface RunningServer {
   readonly spec: ServerSpec;
   readonly child: ChildProcess;

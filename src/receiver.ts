@@ -5,8 +5,12 @@
 import type { BrokerMessage, MessageData } from './message.ts';
 
 export interface Receiver {
-  /** Queue the message for this receiver. Must not throw and must not block. */
-  deliver(message: BrokerMessage): void;
+  /**
+   * Queue the message for this receiver. Must not throw and must not block. `topic` is the
+   * topic it was published, sent or pushed on (a subscriber of `a` gets `a/b`'s messages with
+   * `a/b`); transports that do not need it leave the parameter out.
+   */
+  deliver(message: BrokerMessage, topic: string): void;
   /** Bytes accepted by `deliver` but not yet handed to the network. */
   bufferedAmount(): number;
   /** Close with a WebSocket close code (SSE streams just end). */
@@ -25,9 +29,10 @@ export interface Receiver {
 /**
  * Fan-out done by the transport's runtime: receivers join a topic natively, and one call sends a
  * message to all of them. The transport keeps the slow-consumer rule for them: a member whose
- * backlog passes `maxBufferedBytes` must be handed to `Delivery.dropSlowConsumer` (close 1013,
- * counted) promptly, without reading every member's backlog on every message (Bun's transport
- * looks within 10 ms, and at once after half the limit has gone out on a topic).
+ * backlog passes `maxBufferedBytes` must be handed to the `slowConsumers` rule that comes with
+ * every broadcast (close 1013, counted) promptly, without reading every member's backlog on every
+ * message (Bun's transport looks within 10 ms, and at once after half the limit has gone out on
+ * a topic).
  */
 export interface TopicBroadcaster {
   /** `receiver` (one of this broadcaster's) now subscribes to `topic`. */
@@ -35,7 +40,13 @@ export interface TopicBroadcaster {
   /** `receiver` no longer subscribes to `topic` (it may be closing already). */
   leave(topic: string, receiver: Receiver): void;
   /** Sends `message` once to every member of `topic` (`members`, as the core knows them). */
-  broadcast(topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage): void;
+  broadcast(topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage, slowConsumers: SlowConsumerRule): void;
+}
+
+/** The core's slow-consumer rule, as a broadcaster applies it to its members. */
+export interface SlowConsumerRule {
+  /** Closes `receiver` with 1013 and counts it (at most once per receiver). */
+  dropSlowConsumer(receiver: Receiver): void;
 }
 
 /** A subscriber passed to `addTopicSubscriber`: a callback, or anything with `send`. */
@@ -65,9 +76,9 @@ function isReceiver(value: object): value is Receiver {
 
 function callbackReceiver(callback: (data: MessageData, topic: string) => void): Receiver {
   return {
-    deliver(message) {
+    deliver(message, topic) {
       try {
-        callback(message.data, currentTopic);
+        callback(message.data, topic);
       } catch (error) {
         // A throwing callback must not stop delivery to the others.
         queueMicrotask(() => {
@@ -99,10 +110,4 @@ function sendReceiver(target: { send(data: MessageData): void; close?(code?: num
       target.close?.(code, reason);
     },
   };
-}
-
-/** The topic being published while callbacks run (callbacks get it as their second argument). */
-let currentTopic = '';
-export function setCurrentTopic(topic: string): void {
-  currentTopic = topic;
 }

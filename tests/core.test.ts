@@ -84,6 +84,27 @@ describe('core: addTopicSubscriber / removeTopicSubscriber / publishTopicMessage
     assertAllLiveZero(core);
   });
 
+  it('a callback that publishes from inside its callback does not change the topic the next callback is told', () => {
+    const core = new BrokerCore(LIMITS);
+    const calls: Array<[string, MessageData, string]> = [];
+    // The relay republishes to another topic before the outer publish reaches its next callback.
+    const relay = (data: MessageData, topic: string) => {
+      calls.push(['relay', data, topic]);
+      core.publishTopicMessage('audit', `seen on ${topic}`);
+    };
+    const auditor = (data: MessageData, topic: string) => void calls.push(['auditor', data, topic]);
+    const reader = (data: MessageData, topic: string) => void calls.push(['reader', data, topic]);
+    core.addTopicSubscriber('news', relay);
+    core.addTopicSubscriber('audit', auditor);
+    core.addTopicSubscriber('news', reader);
+    assert.equal(core.publishTopicMessage('news/today', 'headline'), 2);
+    assert.deepEqual(calls, [
+      ['relay', 'headline', 'news/today'],
+      ['auditor', 'seen on news/today', 'audit'],
+      ['reader', 'headline', 'news/today'],
+    ]);
+  });
+
   it('a { send } subscriber gets text as a string and binary as bytes', () => {
     const core = new BrokerCore(LIMITS);
     const sent: MessageData[] = [];
@@ -527,6 +548,33 @@ describe('createBroker: the public in-process API', () => {
     assert.equal(broker.pushMessage('q', 'one'), 'queued');
     assert.equal(broker.pushMessage('q', 'two'), 'full');
     broker.close();
+  });
+
+  it('cluster mode takes its Redis client from loadRedisTransport, and refuses to start without one', async () => {
+    assert.throws(() => make({ redis: 'redis://127.0.0.1:1/0' }), /loadRedisTransport/);
+    const made: string[] = [];
+    let closed = false;
+    const broker = make({
+      redis: 'redis://127.0.0.1:1/0',
+      loadRedisTransport: async () => (init: { url: string }) => {
+        made.push(init.url);
+        return {
+          command: () => Promise.reject(new Error('down')),
+          subscribe: () => Promise.reject(new Error('down')),
+          unsubscribe: () => Promise.reject(new Error('down')),
+          close: async () => void (closed = true),
+        };
+      },
+    });
+    assert.match(broker.engine.problem() ?? '', /^redis: connecting \(redis:\/\/127\.0\.0\.1:1\/0\)$/);
+    // Redis is unreachable: the node serves its own clients, pushes queue locally.
+    assert.equal(await broker.pushMessage('q', 'local'), 'queued');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(made, ['redis://127.0.0.1:1/0']);
+    broker.close();
+    await broker.engine.close();
+    assert.equal(closed, true);
+    assert.equal(broker.engine.problem(), 'redis: closed');
   });
 
   it('refuses invalid options with a one-line error and requires upgradeWebSocket', () => {

@@ -13,9 +13,9 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import { WSContext } from 'hono/ws';
 import { BrokerMessage } from '../src/message.ts';
-import { genericSocketSession } from '../src/app/socket-session.ts';
+import { standardTransport } from '../src/app/socket-session.ts';
 import { clock } from '../src/app/sessions.ts';
-import { FastSocketSession, fastSocketFor, fastSocketSessions } from '../src/adapters/node/fast-socket-session.ts';
+import { FastSocketSession, fastSocketFor, fastTransport } from '../src/adapters/node/fast-socket-session.ts';
 import { serverFrame } from '../src/adapters/node/server-frame.ts';
 import { serveBroker, type RunningBroker } from '../src/adapters/node/serve.ts';
 import { nodeCli, stats, waitForStats, type RunningServer } from './helpers/server.ts';
@@ -87,18 +87,18 @@ describe('ws internals the fast path writes through', () => {
     }
   });
 
-  it('with permessage-deflate negotiated the factory falls back to ws.send, says so once, and still delivers', async () => {
+  it('with permessage-deflate negotiated the transport falls back to ws.send, says so once, and still delivers', async () => {
     const pair = await wsPair(true);
     try {
       assert.equal(fastSocketFor(pair.server), undefined);
       const reasons: string[] = [];
-      const factory = fastSocketSessions(genericSocketSession, (reason) => reasons.push(reason));
-      const session = factory(context(pair.server));
+      const transport = fastTransport(standardTransport, (reason: string) => reasons.push(reason));
+      const session = transport.openSession(context(pair.server));
       assert.ok(!(session instanceof FastSocketSession));
-      factory(context(pair.server));
+      transport.openSession(context(pair.server));
       assert.equal(reasons.length, 1);
       const got = new Promise<string>((resolve) => pair.client.once('message', (data) => resolve(data.toString())));
-      session.receiver.deliver(new BrokerMessage('through ws.send'));
+      session.receiver.deliver(new BrokerMessage('through ws.send'), 't');
       assert.equal(await got, 'through ws.send');
     } finally {
       await pair.close();

@@ -111,7 +111,6 @@ describe('SubscriptionSync: want and unwant', () => {
     await idle();
     assert.deepEqual(connection.commands.map((c) => [c.kind, sorted(c.channels)]), [['subscribe', ['a', 'b']]]);
     assert.deepEqual(sorted(connection.subscribed), ['a', 'b']);
-    assert.deepEqual(sorted(sync.subscribed), ['a', 'b'], 'confirmed as Redis holds them');
     assert.equal(sync.settled, true);
     assert.equal(settledChanges(), 1);
   });
@@ -124,7 +123,6 @@ describe('SubscriptionSync: want and unwant', () => {
     sync.unwant('news');
     await idle();
     assert.deepEqual(sorted(connection.subscribed), []);
-    assert.deepEqual(sorted(sync.subscribed), []);
     assert.deepEqual(connection.commands, [
       { kind: 'subscribe', channels: ['news'] },
       { kind: 'unsubscribe', channels: ['news'] },

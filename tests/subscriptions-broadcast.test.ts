@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BrokerCore, type CoreLimits } from '../src/core/broker-core.ts';
 import type { BrokerMessage, MessageData } from '../src/message.ts';
-import type { Receiver, TopicBroadcaster } from '../src/receiver.ts';
+import type { Receiver, SlowConsumerRule, TopicBroadcaster } from '../src/receiver.ts';
 
 const LIMITS: CoreLimits = { maxTopicDepth: 32, maxTopicLength: 1024, maxBufferedBytes: 1000, pushQueueLimit: 3 };
 
@@ -33,6 +33,8 @@ class Member implements Receiver {
 class InProcessBroadcaster implements TopicBroadcaster {
   readonly native = new Map<string, Set<Member>>();
   broadcasts: string[] = [];
+  /** The slow-consumer rule the core handed over with the last broadcast. */
+  rule: SlowConsumerRule | undefined;
   join(topic: string, receiver: Receiver): void {
     if (!this.native.has(topic)) this.native.set(topic, new Set());
     this.native.get(topic)!.add(receiver as Member);
@@ -41,7 +43,8 @@ class InProcessBroadcaster implements TopicBroadcaster {
     this.native.get(topic)?.delete(receiver as Member);
     if (this.native.get(topic)?.size === 0) this.native.delete(topic);
   }
-  broadcast(topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage): void {
+  broadcast(topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage, slowConsumers: SlowConsumerRule): void {
+    this.rule = slowConsumers;
     assert.deepEqual([...members].sort(), [...(this.native.get(topic) ?? [])].sort(), 'the core and the runtime agree on who subscribes');
     this.broadcasts.push(topic);
     for (const member of this.native.get(topic) ?? []) member.deliver(message);
@@ -102,13 +105,15 @@ describe('subscribers reached through a broadcaster', () => {
     const fine = new Member(native);
     core.addTopicSubscriber('t', slow);
     core.addTopicSubscriber('t', fine);
+    assert.equal(core.publishTopicMessage('t', 'before'), 2);
     slow.backlog = LIMITS.maxBufferedBytes + 1;
-    // What the Bun transport does after a turn's broadcasts: the rule for each member.
-    for (const member of [slow, fine]) if (member.bufferedAmount() > LIMITS.maxBufferedBytes) core.delivery.dropSlowConsumer(member);
+    // What the Bun transport does after a turn's broadcasts: the rule that came with them, for
+    // each member past the limit.
+    for (const member of [slow, fine]) if (member.bufferedAmount() > LIMITS.maxBufferedBytes) native.rule!.dropSlowConsumer(member);
     assert.equal(slow.closedWith, 1013);
     assert.equal(core.stats().slowConsumerDisconnects, 1);
     assert.deepEqual([...native.native.get('t')!], [fine]);
     assert.equal(core.publishTopicMessage('t', 'on'), 1);
-    assert.deepEqual(fine.got, ['on']);
+    assert.deepEqual(fine.got, ['before', 'on']);
   });
 });

@@ -6,7 +6,7 @@ import type { BrokerOptions } from '../options.ts';
 import type { BrokerCore } from '../core/broker-core.ts';
 import type { OriginMatcher } from '../origin.ts';
 import type { SessionRegistry } from './sessions.ts';
-import type { SocketSessionFactory } from './socket-session.ts';
+import type { SocketTransport } from './transport.ts';
 import type { ConnectionLimit } from './connection-limit.ts';
 
 export interface BrokerContext {
@@ -14,13 +14,19 @@ export interface BrokerContext {
   readonly core: BrokerCore;
   readonly sessions: SessionRegistry;
   readonly originAllowed: OriginMatcher;
-  readonly socketSession: SocketSessionFactory;
+  /** Turns an open socket into a session (transport.ts). */
+  readonly transport: SocketTransport;
   /** `maxConnections`, counting handshakes in flight (see connection-limit.ts). */
   readonly connectionLimit: ConnectionLimit;
   /** Reason the cluster engine is unhealthy, or undefined when all is well. */
   engineProblem(): string | undefined;
   /** Logs one line about a refused client or a notable event. */
   log(line: string): void;
+}
+
+/** Where the broker's one-line notices go unless its host gives a `log`. */
+export function defaultLog(line: string): void {
+  console.warn(`broker-hono: ${line}`);
 }
 
 /** The `{"error": "..."}` body every refusal carries. */

@@ -15,34 +15,47 @@
 import { Hono, type Context } from 'hono';
 import type { UpgradeWebSocket } from 'hono/ws';
 import { resolveOptions, type BrokerOptions, type BrokerOptionsInput } from '../options.ts';
-import { BrokerCore, type ClusterHooks } from '../core/broker-core.ts';
+import { BrokerCore } from '../core/broker-core.ts';
+import type { EngineLifecycle } from '../core/engine.ts';
 import type { BrokerStats } from '../core/counters.ts';
 import type { PushResult } from '../core/push-pull.ts';
-import type { MessageData } from '../message.ts';
+import { BrokerMessage, type MessageData } from '../message.ts';
 import type { Subscriber } from '../receiver.ts';
 import { compileOriginPatterns } from '../origin.ts';
 import { parseTopic } from '../topic.ts';
-import { errorResponse, type BrokerContext } from './context.ts';
+import { defaultLog, errorResponse, type BrokerContext } from './context.ts';
 import { checkOrigin, checkTopic, isUpgrade, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
-import { ConnectionLimit, type Reservation } from './connection-limit.ts';
+import { ConnectionLimit } from './connection-limit.ts';
 import { readMessageBody } from './read-body.ts';
 import { SessionRegistry } from './sessions.ts';
-import { genericSocketSession, type SocketSessionFactory } from './socket-session.ts';
+import { standardTransport } from './socket-session.ts';
+import type { SocketTransport } from './transport.ts';
 import { socketEvents } from './socket-routes.ts';
 import { prometheusText } from './metrics.ts';
 import { demoPage } from './demo-page.ts';
 import { eventStreamResponse } from './sse.ts';
 import { corsMiddleware } from './cors.ts';
-import { startRedisEngine, type ClusterEngine } from '../engine/engine.ts';
+import { redisEngine } from '../engine/redis/redis-engine.ts';
+import type { RedisTransportLoader } from '../engine/redis/deferred-transport.ts';
+import { brokerGetPath, rerouteDotSegments } from './dot-segments.ts';
+import { headWithoutBody } from './head-requests.ts';
+import { addDebugHeapRoute, type HeapFigures } from './debug-heap.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
   /** The host runtime's WebSocket upgrade helper (`@hono/node-ws`, `hono/bun`, `hono/deno`). */
   // deno-lint-ignore no-explicit-any
   upgradeWebSocket: UpgradeWebSocket<any, any>;
-  /** A runtime adapter's faster socket wrapper; defaults to the standard one. */
-  socketSession?: SocketSessionFactory;
+  /** A runtime adapter's faster way to turn sockets into sessions (transport.ts); defaults to the standard one. */
+  transport?: SocketTransport;
   /** Where one-line notices about refused clients go (default: console.warn). */
   log?: (line: string) => void;
+  /**
+   * The Redis client for cluster mode (`redis`), loaded only then. `mod.ts`'s `createBroker`
+   * and the standalone servers supply node-redis (`src/adapters/redis/`).
+   */
+  loadRedisTransport?: RedisTransportLoader;
+  /** Answers `GET /debug/heap` (leak tests); no such route unless given. Never in production. */
+  debugHeap?: HeapFigures;
 }
 
 export interface Broker {
@@ -57,10 +70,8 @@ export interface Broker {
   /** Gives a message to one puller (or queues it); `full` when refused. A promise in cluster mode. */
   pushMessage(topic: string, message: MessageData): PushResult | Promise<PushResult>;
   stats(): BrokerStats;
-  /** Cluster engines attach here. */
-  setClusterHooks(hooks: ClusterHooks, problem?: () => string | undefined): void;
-  /** The cluster engine when `redis` is set (cluster mode); undefined for a single process. */
-  readonly engine: ClusterEngine | undefined;
+  /** The engine: Redis when `redis` is set (cluster mode), else the memory engine. */
+  readonly engine: EngineLifecycle;
   /** Closes every socket with 1001 and ends SSE streams; stops timers. */
   close(): void;
   /** @internal used by adapters and tests. */
@@ -71,90 +82,90 @@ const WEBSOCKET_ROUTES: readonly RouteKind[] = ['sub', 'pub', 'bus', 'push', 'pu
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 
 export function createBroker(init: CreateBrokerInit): Broker {
-  const { upgradeWebSocket, socketSession, log, ...optionInput } = init;
+  const { upgradeWebSocket, transport, log, loadRedisTransport, debugHeap, ...optionInput } = init;
   if (typeof upgradeWebSocket !== 'function') {
     throw new TypeError('createBroker: upgradeWebSocket is required (from @hono/node-ws, hono/bun or hono/deno)');
   }
   const options = resolveOptions(optionInput);
-  const core = new BrokerCore({
-    maxTopicDepth: options.maxTopicDepth,
-    maxTopicLength: options.maxTopicLength,
-    maxBufferedBytes: options.maxBufferedBytes,
-    pushQueueLimit: options.pushQueueLimit,
-  });
-  let engineProblem: () => string | undefined = () => undefined;
+  if (options.redis && !loadRedisTransport) {
+    throw new TypeError("createBroker: redis needs a Redis client: import createBroker from 'broker-hono' (it brings node-redis) or pass loadRedisTransport");
+  }
+  const logLine = log ?? defaultLog;
+  // Cluster mode: the Redis engine follows the core's local interest and forwards its messages.
+  const engine =
+    options.redis && loadRedisTransport
+      ? redisEngine({ url: options.redis, pushQueueLimit: options.pushQueueLimit, loadTransport: loadRedisTransport, log: logLine })
+      : undefined;
+  const core = new BrokerCore(
+    {
+      maxTopicDepth: options.maxTopicDepth,
+      maxTopicLength: options.maxTopicLength,
+      maxBufferedBytes: options.maxBufferedBytes,
+      pushQueueLimit: options.pushQueueLimit,
+    },
+    engine,
+  );
   const ctx: BrokerContext = {
     options,
     core,
     sessions: new SessionRegistry(options.pingInterval * 1000, options.inactivityTimeout * 1000),
     originAllowed: compileOriginPatterns(options.allowOrigin),
-    socketSession: socketSession ?? genericSocketSession,
+    transport: transport ?? standardTransport,
     connectionLimit: new ConnectionLimit(core.counters, options.maxConnections),
-    engineProblem: () => engineProblem(),
-    log: log ?? ((line) => console.warn(`broker-hono: ${line}`)),
+    engineProblem: () => core.engine.problem(),
+    log: logLine,
   };
 
-  // Cluster mode: the Redis engine attaches its hooks to the core and answers for /healthz.
-  const engine = options.redis
-    ? startRedisEngine({ url: options.redis, core, pushQueueLimit: options.pushQueueLimit, log: ctx.log })
-    : undefined;
-  if (engine) engineProblem = () => engine.problem();
-
-  const app = new Hono();
+  // Routes on the path with dot segments resolved, as URL parsing resolves them (dot-segments.ts).
+  const app = new Hono({ getPath: brokerGetPath });
+  // Mounted in a host app, the broker still answers as it does standalone: dot segments the host
+  // routed as sent, and HEAD (never a body, never a 500).
+  app.use('*', rerouteDotSegments(app), headWithoutBody);
   // Lets pages from other origins use the HTTP routes; see cors.ts for why this is safe.
   app.use('*', corsMiddleware(ctx));
 
   for (const kind of WEBSOCKET_ROUTES) {
-    app.get(
-      `/${kind}/*`,
-      async (c, next) => {
-        const upgrade = isUpgrade(c);
-        // A subscriber may also come as Server-Sent Events (see sse.ts).
-        const eventStream = kind === 'sub' && !upgrade && wantsEventStream(c);
-        const refusedOrigin = upgrade || eventStream ? checkOrigin(ctx, c, true) : undefined;
-        if (refusedOrigin) return refusedOrigin;
-        const topic = checkTopic(ctx, c, kind);
-        if (!topic.ok) return topic.response;
-        if (!eventStream && !upgrade) return upgradeRequired();
-        // A slot is held from here until the stream or socket opens (or never does), so requests
-        // waiting at the same time (the cluster's prepare, a slow handshake) cannot overshoot
-        // maxConnections (see connection-limit.ts).
-        const reservation = reserveConnection(ctx);
-        if (reservation instanceof Response) return reservation;
-        if (eventStream) {
-          try {
-            await core.cluster.prepare?.('sub', topic.topic.name);
-          } finally {
-            reservation.release();
-          }
-          return eventStreamResponse(ctx, topic.topic.name, c.req.raw.signal);
-        }
-        c.set('brokerTopic' as never, topic.topic.name as never);
-        c.set('brokerReservation' as never, reservation as never);
+    app.get(`/${kind}/*`, async (c) => {
+      const upgrade = isUpgrade(c);
+      // A subscriber may also come as Server-Sent Events (see sse.ts).
+      const eventStream = kind === 'sub' && !upgrade && wantsEventStream(c);
+      const refusedOrigin = upgrade || eventStream ? checkOrigin(ctx, c, true) : undefined;
+      if (refusedOrigin) return refusedOrigin;
+      const topic = checkTopic(ctx, c, kind);
+      if (!topic.ok) return topic.response;
+      if (!eventStream && !upgrade) return upgradeRequired();
+      // A slot is held from here until the stream or socket opens (or never does), so requests
+      // waiting at the same time (the cluster's prepare, a slow handshake) cannot overshoot
+      // maxConnections (see connection-limit.ts).
+      const reservation = reserveConnection(ctx);
+      if (reservation instanceof Response) return reservation;
+      const name = topic.topic.name;
+      if (eventStream) {
         try {
-          // Cluster mode: open the socket only once other nodes' messages will reach it.
-          if (kind === 'sub' || kind === 'bus' || kind === 'pull') await core.cluster.prepare?.(kind, topic.topic.name);
-          await next();
-        } catch (error) {
+          await core.prepare('sub', name);
+        } finally {
           reservation.release();
-          throw error;
         }
-      },
-      upgradeWebSocket((c: Context) => {
-        const topic = c.get('brokerTopic' as never) as unknown as string;
+        return eventStreamResponse(ctx, name, c.req.raw.signal);
+      }
+      try {
+        // Cluster mode: open the socket only once other nodes' messages will reach it.
+        if (kind === 'sub' || kind === 'bus' || kind === 'pull') await core.prepare(kind, name);
         const echo = kind === 'bus' && TRUTHY.has((c.req.query('echo') ?? '').toLowerCase());
         // The socket's events release the reservation when it opens or its handshake fails.
-        return socketEvents(ctx, kind, topic, echo, c.get('brokerReservation' as never) as unknown as Reservation);
-      }),
-      (c: Context) => {
-        // The runtime's upgrade helper declined (not a real upgrade): no socket will open.
-        (c.get('brokerReservation' as never) as unknown as Reservation | undefined)?.release();
+        return await upgradeWebSocket(c, socketEvents(ctx, kind, name, echo, reservation));
+      } catch (error) {
+        // The runtime could not upgrade this request (Hono's helpers throw when they decline): no
+        // socket will open, so the slot goes back and the client hears what the route needs.
+        reservation.release();
+        ctx.log(`refused upgrade on ${kind}: 426 ${error instanceof Error ? error.message : String(error)}`);
         return upgradeRequired();
-      },
-    );
+      }
+    });
   }
 
-  app.post('/pub/*', (c) => handlePost(c, 'pub', (topic, data) => void core.publishTopicMessage(topic, data)));
+  // The route has validated the topic: the core is not asked to parse it again.
+  app.post('/pub/*', (c) => handlePost(c, 'pub', (topic, data) => void core.publishValidTopic(topic, new BrokerMessage(data))));
   app.post('/bus/*', (c) => handlePost(c, 'bus', (topic, data) => void core.sendBus(topic, data)));
   app.post('/push/*', (c) =>
     handlePost(c, 'push', async (topic, data) => {
@@ -171,13 +182,16 @@ export function createBroker(init: CreateBrokerInit): Broker {
 
   app.get('/healthz', (c) => {
     const problem = ctx.engineProblem();
-    return problem ? c.text(`unhealthy: ${problem}`, 503) : c.text('ok');
+    // The status named: Hono then sets the content type, which Bun otherwise leaves out of the
+    // headers (a HEAD had none, a GET went out as application/octet-stream).
+    return problem ? c.text(`unhealthy: ${problem}`, 503) : c.text('ok', 200);
   });
   app.get('/stats', (c) => c.json(core.stats()));
   app.get('/metrics', (c) =>
     c.body(prometheusText(core.stats()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
   );
   app.get('/', (c) => (options.mode === 'development' ? c.html(demoPage()) : c.notFound()));
+  addDebugHeapRoute(app, debugHeap);
 
   app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((error, c) => {
@@ -218,16 +232,12 @@ export function createBroker(init: CreateBrokerInit): Broker {
     sendBusMessage: (topic, message) => core.sendBus(validTopic(topic), message),
     pushMessage: (topic, message) => core.push(validTopic(topic), message),
     stats: () => core.stats(),
-    setClusterHooks(hooks, problem) {
-      core.cluster = hooks;
-      if (problem) engineProblem = problem;
-    },
-    engine,
+    engine: core.engine,
     close() {
       ctx.sessions.closeAll();
       ctx.sessions.stop();
       // Withdraws this node's pullers from the cluster and closes the Redis connections.
-      void engine?.close();
+      void core.engine.close();
     },
   };
 }

@@ -5,33 +5,30 @@
 import type { Context } from 'hono';
 import { parseTopicPath, type Topic } from '../topic.ts';
 import { errorResponse, type BrokerContext } from './context.ts';
+import { routedRawPath } from './dot-segments.ts';
 import type { Reservation } from './connection-limit.ts';
 
 export type RouteKind = 'sub' | 'pub' | 'bus' | 'push' | 'pull';
 
-/** Is this a WebSocket upgrade request? */
+/** Is this a WebSocket upgrade request? Only a GET is (RFC 6455): a HEAD is answered as a plain GET. */
 export function isUpgrade(c: Context): boolean {
-  return c.req.header('upgrade')?.toLowerCase() === 'websocket';
+  return c.req.method === 'GET' && c.req.header('upgrade')?.toLowerCase() === 'websocket';
 }
 
-/** Is this an SSE subscription request? */
+/**
+ * Is this an SSE subscription request? A HEAD too, as its GET would be: the stream it opens is
+ * cancelled at once (see head-requests.ts).
+ */
 export function wantsEventStream(c: Context): boolean {
-  return c.req.method === 'GET' && (c.req.header('accept') ?? '').includes('text/event-stream');
+  return (c.req.header('accept') ?? '').includes('text/event-stream');
 }
 
 /**
  * The still-encoded topic after `/<kind>/`, taken from the raw URL so percent-decoding happens
- * exactly once, in the topic module.
+ * exactly once, in the topic module; dot segments resolved as routing resolved them.
  */
 export function rawTopicPath(c: Context, kind: RouteKind): string {
-  const url = c.req.url;
-  const pathStart = url.indexOf('/', url.indexOf('//') + 2);
-  let path = pathStart === -1 ? '/' : url.slice(pathStart);
-  // Every handshake comes through here: indexOf, not a regular expression.
-  const query = path.indexOf('?');
-  const fragment = path.indexOf('#');
-  const end = query === -1 ? fragment : fragment === -1 ? query : Math.min(query, fragment);
-  if (end !== -1) path = path.slice(0, end);
+  const path = routedRawPath(c.req.raw);
   // The matched pattern is `<mount>/<kind>/*`; skip as many raw segments as the mount has (the
   // mount may hold parameters, so its text can differ from the raw path).
   const routePath = c.req.routePath;
@@ -69,12 +66,6 @@ export function checkOrigin(ctx: BrokerContext, c: Context, required: boolean): 
   ctx.core.counters.refused++;
   ctx.log(`refused ${c.req.method} ${new URL(c.req.url).pathname}: 401 origin ${JSON.stringify(origin ?? null)}`);
   return errorResponse(401, 'Origin check failed');
-}
-
-/** Connection limit for a new WebSocket or SSE stream (open connections plus handshakes in flight). */
-export function checkCapacity(ctx: BrokerContext): Response | undefined {
-  if (ctx.connectionLimit.hasRoom()) return undefined;
-  return refuseCapacity(ctx);
 }
 
 /**

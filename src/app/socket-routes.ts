@@ -1,9 +1,9 @@
 /**
  * The WebSocket side of each pattern: what a socket on `/sub`, `/pub`, `/bus`, `/push` or
- * `/pull` does when it opens, sends a frame and closes. Pure Hono `WSEvents`, so any runtime's
- * `upgradeWebSocket` can carry them.
+ * `/pull` does when it opens, sends a frame and closes. Hono `WSEvents` (so any runtime's
+ * `upgradeWebSocket` can carry them) with the transport seam's `frame` entry (transport.ts).
  */
-import type { WSContext, WSEvents, WSMessageReceive } from 'hono/ws';
+import type { WSContext, WSMessageReceive } from 'hono/ws';
 import { BrokerMessage, type MessageData } from '../message.ts';
 import type { Receiver } from '../receiver.ts';
 import type { BrokerContext } from './context.ts';
@@ -12,7 +12,7 @@ import type { Session } from './sessions.ts';
 import { clock } from './sessions.ts';
 import { messageByteLength, toMessageData } from './socket-session.ts';
 import { CLOSE_SLOW_CONSUMER } from '../core/delivery.ts';
-import { DIRECT_FRAME, type DirectFrameEvents } from './direct-frames.ts';
+import type { BrokerSocketEvents } from './transport.ts';
 import type { PushResult } from '../core/push-pull.ts';
 import type { Reservation } from './connection-limit.ts';
 
@@ -39,7 +39,7 @@ interface Refuser {
  * slot taken before the upgrade: released when the socket opens (it then counts as a connection)
  * or when it closes without ever having opened (the handshake failed).
  */
-export function socketEvents(ctx: BrokerContext, kind: RouteKind, topic: string, echo: boolean, reservation?: Reservation): WSEvents & DirectFrameEvents {
+export function socketEvents(ctx: BrokerContext, kind: RouteKind, topic: string, echo: boolean, reservation?: Reservation): BrokerSocketEvents {
   return new SocketRoute(ctx, kind === 'bus' && echo ? BUS_WITH_ECHO : ROLES[kind], topic, reservation);
 }
 
@@ -47,7 +47,7 @@ export function socketEvents(ctx: BrokerContext, kind: RouteKind, topic: string,
  * One socket's events as one small object (methods on the prototype). Hono's adapters call the
  * events as methods (`events.onOpen(...)`), which this relies on.
  */
-class SocketRoute implements WSEvents, DirectFrameEvents, Refuser {
+class SocketRoute implements BrokerSocketEvents, Refuser {
   #session: Session | undefined;
   // Runtimes that hand over Blobs resolve asynchronously; chain them to keep frame order.
   #pending: Promise<void> | undefined;
@@ -68,7 +68,7 @@ class SocketRoute implements WSEvents, DirectFrameEvents, Refuser {
 
   onOpen(_event: Event, ws: WSContext): void {
     this.#releaseReservation();
-    const session = (this.#session = this.ctx.socketSession(ws));
+    const session = (this.#session = this.ctx.transport.openSession(ws));
     this.ctx.sessions.add(session);
     this.ctx.core.counters.connections++;
     this.role.attach(this.ctx, session.receiver, this.topic);
@@ -108,8 +108,8 @@ class SocketRoute implements WSEvents, DirectFrameEvents, Refuser {
     // The close event follows; nothing to do twice.
   }
 
-  /** See direct-frames.ts: the frame's size was checked by the runtime already. */
-  [DIRECT_FRAME](message: BrokerMessage): void {
+  /** The adapter's fast entry (transport.ts): the frame's size was checked by the runtime already. */
+  frame(message: BrokerMessage): void {
     const session = this.#session;
     if (!session || this.#refusing) return;
     session.lastActivity = clock.now;

@@ -1,14 +1,12 @@
 /**
- * Turns an open WebSocket, as Hono hands it over (`WSContext`), into a `Session`: a receiver the
- * core can deliver to, plus liveness. This generic version works on any runtime through the
- * standard surface; a runtime adapter may supply a faster one (`socketSessionFactory`).
+ * The standard `SocketTransport` (transport.ts): turns an open WebSocket, as Hono hands it over
+ * (`WSContext`), into a `Session`: a receiver the core can deliver to, plus liveness. It works on
+ * any runtime through the standard surface; a runtime adapter may supply a faster one.
  */
 import type { WSContext } from 'hono/ws';
 import type { BrokerMessage, MessageData } from '../message.ts';
 import { clock, type Session } from './sessions.ts';
-
-/** Builds the session for one open socket. Adapters replace it with a faster path. */
-export type SocketSessionFactory = (ws: WSContext) => Session;
+import type { SocketTransport } from './transport.ts';
 
 interface RawWithBuffered {
   bufferedAmount?: number;
@@ -18,7 +16,9 @@ interface RawWithBuffered {
   terminate?: () => void;
 }
 
-export const genericSocketSession: SocketSessionFactory = (ws) => {
+export const standardTransport: SocketTransport = { openSession: standardSession };
+
+function standardSession(ws: WSContext): Session {
   const raw = (ws.raw ?? {}) as RawWithBuffered;
   const bufferedAmount =
     typeof raw.getBufferedAmount === 'function'
@@ -71,7 +71,7 @@ export const genericSocketSession: SocketSessionFactory = (ws) => {
     };
   }
   return session;
-};
+}
 
 /** Normalises what runtimes put in a message event into text or bytes. */
 export function toMessageData(data: unknown): MessageData | Promise<MessageData> {

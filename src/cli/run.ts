@@ -10,19 +10,8 @@
 import type { BrokerOptions } from '../options.ts';
 import { UsageError, helpText, parseCommandLine } from './args.ts';
 import { mergeConfiguration, parseConfigFile } from './config.ts';
-
-/** Thrown by a runtime's `serve` when an address cannot be listened on (exit 1). */
-export class ListenError extends Error {
-  override name = 'ListenError';
-}
-
-/** What a runtime's server looks like to the CLI. */
-export interface ServingBroker {
-  /** The real addresses, port 0 replaced by the port the system picked: `http://HOST:PORT`. */
-  readonly urls: readonly string[];
-  /** Stops accepting, closes every socket with 1001; resolves when all is closed or at the deadline. */
-  close(deadlineMs: number): Promise<void>;
-}
+import { ListenError } from '../serve/listen-error.ts';
+import type { ServingBroker } from '../serve/serve-on-runtime.ts';
 
 /** What only the runtime can do. */
 export interface CliHost {

@@ -1,18 +1,22 @@
 /**
  * The broker core: who is connected to what, and moving messages between them. Transports (the
- * Hono app's WebSocket and SSE handlers, in-process callbacks) only ever call these methods.
+ * Hono app's WebSocket and SSE handlers, in-process callbacks) only ever call these methods. The
+ * core delivers to this process's receivers and tells its engine (see engine.ts) what happened,
+ * so the engine can carry messages to and from other processes.
  *
  * The seed's API is here under TypeScript names: `addTopicSubscriber`, `removeTopicSubscriber`,
  * `publishTopicMessage`.
  */
 import { ancestors, parseTopic, type TopicLimits } from '../topic.ts';
 import { BrokerMessage, type MessageData } from '../message.ts';
-import { receiverFor, setCurrentTopic, type Receiver, type Subscriber } from '../receiver.ts';
+import { receiverFor, type Receiver, type Subscriber } from '../receiver.ts';
 import { Counters, type BrokerStats } from './counters.ts';
 import { Delivery } from './delivery.ts';
 import { Subscriptions } from './subscriptions.ts';
 import { Bus } from './bus.ts';
 import { PushPull, type PushResult } from './push-pull.ts';
+import type { Engine, EngineFactory, EngineLifecycle, ReceiverKind } from './engine.ts';
+import { MemoryEngine } from './memory-engine.ts';
 
 export interface CoreLimits extends TopicLimits {
   maxBufferedBytes: number;
@@ -27,49 +31,54 @@ export interface CoreLimits extends TopicLimits {
 const ANCESTOR_CACHE_ENTRIES = 1024;
 
 /** What a receiver is attached as, so it can be detached from the right registry. */
-type Attachment = { kind: 'sub' | 'bus' | 'pull'; topic: string };
-
-/**
- * Hooks a cluster engine sets to follow local interest and forward local publishes. With none
- * set the broker is a single in-memory process (the memory engine).
- */
-export interface ClusterHooks {
-  /** A topic of this kind got its first local receiver. */
-  topicActive?(kind: 'sub' | 'bus', topic: string): void;
-  /** A topic of this kind lost its last local receiver. */
-  topicIdle?(kind: 'sub' | 'bus', topic: string): void;
-  /**
-   * Called before a receiver of this kind attaches (before the WebSocket upgrade); a promise
-   * means "wait: other nodes' messages will reach it once this resolves".
-   */
-  prepare?(kind: 'sub' | 'bus' | 'pull', topic: string): Promise<void> | undefined;
-  /** Called after local delivery of a message published on this node. */
-  forwardPublish?(topic: string, message: BrokerMessage): void;
-  forwardBus?(topic: string, message: BrokerMessage): void;
-  /** A local puller joined / left a push topic. */
-  pullerAdded?(topic: string, puller: Receiver): void;
-  pullerRemoved?(topic: string, puller: Receiver): void;
-  /** Takes over a push (cluster-wide round robin); undefined leaves it to the local queue. */
-  push?(topic: string, message: BrokerMessage): Promise<PushResult> | undefined;
-}
+type Attachment = { kind: ReceiverKind; topic: string };
 
 export class BrokerCore {
+  /** Live connections and totals; the transports count their own connections here too. */
   readonly counters = new Counters();
-  readonly delivery: Delivery;
-  readonly subscriptions: Subscriptions;
-  readonly bus: Bus;
-  readonly pushPull: PushPull;
-  cluster: ClusterHooks = {};
+  readonly #delivery: Delivery;
+  readonly #subscriptions: Subscriptions;
+  readonly #bus: Bus;
+  readonly #pushPull: PushPull;
+  readonly #engine: Engine;
 
   /** One attachment as itself (the common case: a socket is one subscriber), several as a list. */
   readonly #attachments = new Map<Receiver, Attachment | Attachment[]>();
   readonly #ancestorCache = new Map<string, string[]>();
 
-  constructor(readonly limits: CoreLimits) {
-    this.delivery = new Delivery(this.counters, limits.maxBufferedBytes, (receiver) => this.detach(receiver));
-    this.subscriptions = new Subscriptions(this.delivery);
-    this.bus = new Bus(this.delivery);
-    this.pushPull = new PushPull(this.delivery, limits.pushQueueLimit);
+  /** `engine` builds the engine (chosen once, here); the default is one process in memory. */
+  constructor(
+    readonly limits: CoreLimits,
+    engine: EngineFactory = (events) => new MemoryEngine(events),
+  ) {
+    this.#delivery = new Delivery(this.counters, limits.maxBufferedBytes, (receiver) => this.detach(receiver));
+    this.#subscriptions = new Subscriptions(this.#delivery);
+    this.#bus = new Bus(this.#delivery);
+    this.#pushPull = new PushPull(this.#delivery, limits.pushQueueLimit);
+    this.#engine = engine({
+      deliverPublish: (topic, message) => this.#deliverPublish(topic, message),
+      deliverBus: (topic, message) => this.#bus.send(topic, message),
+      deliverToPuller: (puller, topic, message) => this.#delivery.deliver(puller, message, topic) === 1,
+      pushLocally: (topic, message) => this.#pushPull.push(topic, message),
+      takeLocalQueue: () => this.#pushPull.takeWaiting(),
+      forwardFailed: (count) => {
+        this.counters.forwardFailures += count;
+      },
+      ancestorsOf: (topic) => this.#ancestorsOf(topic),
+    });
+  }
+
+  /** The engine's health and lifecycle (for `/healthz` and a server's start and stop). */
+  get engine(): EngineLifecycle {
+    return this.#engine;
+  }
+
+  /**
+   * Called before a receiver attaches (before a WebSocket upgrade or an SSE response): a promise
+   * means "wait: other nodes' messages will reach it once this resolves". Never rejects.
+   */
+  prepare(kind: ReceiverKind, topic: string): Promise<void> | undefined {
+    return this.#engine.prepare(kind, topic);
   }
 
   // --- the seed's API -------------------------------------------------------------------------
@@ -84,19 +93,19 @@ export class BrokerCore {
    * checked at upgrade), so a connection does not parse its topic twice.
    */
   subscribeValidTopic(name: string, receiver: Receiver): void {
-    if (!this.subscriptions.add(name, receiver)) return;
+    if (!this.#subscriptions.add(name, receiver)) return;
     this.#attach(receiver, { kind: 'sub', topic: name });
     this.counters.subscribers++;
-    if (this.subscriptions.countFor([name]) === 1) this.cluster.topicActive?.('sub', name);
+    if (this.#subscriptions.sizeOf(name) === 1) this.#engine.topicActive('sub', name);
   }
 
   /** Undoes `addTopicSubscriber`; returns false if it was not subscribed. */
   removeTopicSubscriber(topic: string, subscriber: Subscriber | Receiver): boolean {
     const receiver = receiverFor(subscriber);
-    if (!this.subscriptions.remove(topic, receiver)) return false;
+    if (!this.#subscriptions.remove(topic, receiver)) return false;
     this.#detachOne(receiver, 'sub', topic);
     this.counters.subscribers--;
-    if (!this.subscriptions.has(topic)) this.cluster.topicIdle?.('sub', topic);
+    if (!this.#subscriptions.has(topic)) this.#engine.topicIdle('sub', topic);
     return true;
   }
 
@@ -115,32 +124,31 @@ export class BrokerCore {
    */
   publishValidTopic(topic: string, message: BrokerMessage): number {
     this.counters.messagesIn++;
-    const delivered = this.deliverPublish(topic, message);
-    this.cluster.forwardPublish?.(topic, message);
+    const delivered = this.#deliverPublish(topic, message);
+    this.#engine.publish(topic, message);
     return delivered;
   }
 
-  /** Local delivery only (also what a cluster engine calls for messages from other nodes). */
-  deliverPublish(topic: string, message: BrokerMessage): number {
-    setCurrentTopic(topic);
-    return this.subscriptions.publish(this.ancestorsOf(topic), message);
+  /** Local delivery only (also what the engine asks for with messages from other nodes). */
+  #deliverPublish(topic: string, message: BrokerMessage): number {
+    return this.#subscriptions.publish(topic, this.#ancestorsOf(topic), message);
   }
 
   // --- bus -----------------------------------------------------------------------------------
 
   joinBus(topic: string, peer: Receiver, echo: boolean): void {
-    const isNew = !this.bus.has(topic);
-    this.bus.join(topic, peer, echo);
+    const isNew = !this.#bus.has(topic);
+    this.#bus.join(topic, peer, echo);
     this.#attach(peer, { kind: 'bus', topic });
     this.counters.peers++;
-    if (isNew) this.cluster.topicActive?.('bus', topic);
+    if (isNew) this.#engine.topicActive('bus', topic);
   }
 
   leaveBus(topic: string, peer: Receiver): boolean {
-    if (!this.bus.leave(topic, peer)) return false;
+    if (!this.#bus.leave(topic, peer)) return false;
     this.#detachOne(peer, 'bus', topic);
     this.counters.peers--;
-    if (!this.bus.has(topic)) this.cluster.topicIdle?.('bus', topic);
+    if (!this.#bus.has(topic)) this.#engine.topicIdle('bus', topic);
     return true;
   }
 
@@ -148,8 +156,8 @@ export class BrokerCore {
   sendBus(topic: string, message: MessageData | BrokerMessage, sender?: Receiver): number {
     const brokerMessage = message instanceof BrokerMessage ? message : new BrokerMessage(message);
     this.counters.messagesIn++;
-    const delivered = this.bus.send(topic, brokerMessage, sender);
-    this.cluster.forwardBus?.(topic, brokerMessage);
+    const delivered = this.#bus.send(topic, brokerMessage, sender);
+    this.#engine.sendBus(topic, brokerMessage);
     return delivered;
   }
 
@@ -158,15 +166,15 @@ export class BrokerCore {
   addPuller(topic: string, puller: Receiver): void {
     this.#attach(puller, { kind: 'pull', topic });
     this.counters.pullers++;
-    this.pushPull.addPuller(topic, puller);
-    this.cluster.pullerAdded?.(topic, puller);
+    this.#pushPull.addPuller(topic, puller);
+    this.#engine.pullerAdded(topic, puller);
   }
 
   removePuller(topic: string, puller: Receiver): boolean {
-    if (!this.pushPull.removePuller(topic, puller)) return false;
+    if (!this.#pushPull.removePuller(topic, puller)) return false;
     this.#detachOne(puller, 'pull', topic);
     this.counters.pullers--;
-    this.cluster.pullerRemoved?.(topic, puller);
+    this.#engine.pullerRemoved(topic, puller);
     return true;
   }
 
@@ -176,17 +184,15 @@ export class BrokerCore {
    */
   push(topic: string, message: MessageData | BrokerMessage): PushResult | Promise<PushResult> {
     const brokerMessage = message instanceof BrokerMessage ? message : new BrokerMessage(message);
-    const clustered = this.cluster.push?.(topic, brokerMessage);
-    if (clustered) {
-      return clustered.then((result) => {
-        if (result === 'delivered' || result === 'queued') this.counters.messagesIn++;
-        return result;
-      });
-    }
-    const result = this.pushPull.push(topic, brokerMessage);
-    if (result !== 'full') this.counters.messagesIn++;
-    return result;
+    const result = this.#engine.push(topic, brokerMessage);
+    return typeof result === 'string' ? this.#countPush(result) : result.then(this.#countPush);
   }
+
+  /** A push counts as a message in once a puller or a queue has taken it. */
+  readonly #countPush = (result: PushResult): PushResult => {
+    if (result === 'delivered' || result === 'queued') this.counters.messagesIn++;
+    return result;
+  };
 
   // --- bookkeeping ---------------------------------------------------------------------------
 
@@ -201,8 +207,16 @@ export class BrokerCore {
     }
   }
 
+  /**
+   * Closes a receiver as a slow consumer (1013, counted) and detaches it: for transports whose
+   * runtime fans out natively and so apply the rule themselves (see TopicBroadcaster).
+   */
+  dropSlowConsumer(receiver: Receiver): void {
+    this.#delivery.dropSlowConsumer(receiver);
+  }
+
   /** The topic and its ancestors, cached for topics that are used again (publisher sockets). */
-  ancestorsOf(topic: string): string[] {
+  #ancestorsOf(topic: string): string[] {
     let list = this.#ancestorCache.get(topic);
     if (!list) {
       list = ancestors(topic);
@@ -213,9 +227,9 @@ export class BrokerCore {
   }
 
   stats(): BrokerStats {
-    const topics = new Set<string>(this.subscriptions.topicNames());
-    for (const name of this.bus.topicNames()) topics.add(name);
-    for (const name of this.pushPull.topicNames()) topics.add(name);
+    const topics = new Set<string>(this.#subscriptions.topicNames());
+    for (const name of this.#bus.topicNames()) topics.add(name);
+    for (const name of this.#pushPull.topicNames()) topics.add(name);
     const c = this.counters;
     return {
       connections: c.connections,
@@ -225,7 +239,7 @@ export class BrokerCore {
       pushers: c.pushers,
       pullers: c.pullers,
       topics: topics.size,
-      queued: this.pushPull.queued,
+      queued: this.#pushPull.queued,
       messagesIn: c.messagesIn,
       messagesOut: c.messagesOut,
       slowConsumerDisconnects: c.slowConsumerDisconnects,
@@ -253,7 +267,7 @@ export class BrokerCore {
     }
     this.#attachments.set(receiver, attachment);
     // Attached anew after being dropped as a slow consumer: it gets messages again.
-    this.delivery.readmit(receiver);
+    this.#delivery.readmit(receiver);
   }
 
   #detachOne(receiver: Receiver, kind: Attachment['kind'], topic: string): void {

@@ -31,7 +31,7 @@ export class Bus {
     let delivered = 0;
     for (const [peer, echo] of peers) {
       if (peer === sender && !echo) continue;
-      delivered += this.delivery.deliver(peer, message);
+      delivered += this.delivery.deliver(peer, message, topic);
     }
     return delivered;
   }

@@ -4,12 +4,12 @@
  * or grows the server's memory without bound.
  */
 import type { BrokerMessage } from '../message.ts';
-import type { Receiver, TopicBroadcaster } from '../receiver.ts';
+import type { Receiver, SlowConsumerRule, TopicBroadcaster } from '../receiver.ts';
 import type { Counters } from './counters.ts';
 
 export const CLOSE_SLOW_CONSUMER = 1013;
 
-export class Delivery {
+export class Delivery implements SlowConsumerRule {
   /** Receivers already dropped, whose close has not been seen yet: skip them, count them once. */
   readonly #dropped = new WeakSet<Receiver>();
 
@@ -21,13 +21,13 @@ export class Delivery {
   ) {}
 
   /** Delivers and returns 1, or returns 0 if the receiver is (now) dropped as a slow consumer. */
-  deliver(receiver: Receiver, message: BrokerMessage): number {
+  deliver(receiver: Receiver, message: BrokerMessage, topic: string): number {
     if (this.#dropped.has(receiver)) return 0;
     if (receiver.bufferedAmount() > this.maxBufferedBytes) {
       this.dropSlowConsumer(receiver);
       return 0;
     }
-    receiver.deliver(message);
+    receiver.deliver(message, topic);
     this.counters.messagesOut++;
     if (receiver.bufferedAmount() > this.maxBufferedBytes) this.dropSlowConsumer(receiver);
     return 1;
@@ -38,7 +38,7 @@ export class Delivery {
    * that is. Their slow-consumer rule is the broadcaster's to apply (see TopicBroadcaster).
    */
   broadcast(broadcaster: TopicBroadcaster, topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage): number {
-    broadcaster.broadcast(topic, members, message);
+    broadcaster.broadcast(topic, members, message, this);
     this.counters.messagesOut += members.size;
     return members.size;
   }

@@ -31,13 +31,6 @@ export class PushPull {
     return this.#queued;
   }
 
-  /** Whether a push to `topic` would be refused right now (no puller and a full queue). */
-  isFull(topic: string): boolean {
-    const entry = this.#topics.get(topic);
-    if (!entry) return this.queueLimit === 0;
-    return entry.pullers.length === 0 && entry.queue.length - entry.head >= this.queueLimit;
-  }
-
   push(topic: string, message: BrokerMessage): PushResult {
     let entry = this.#topics.get(topic);
     if (!entry) {
@@ -46,7 +39,7 @@ export class PushPull {
       this.#topics.set(topic, entry);
     }
     while (entry.pullers.length > 0) {
-      if (this.#deliverToNext(entry, message)) return 'delivered';
+      if (this.#deliverToNext(entry, topic, message)) return 'delivered';
     }
     if (entry.queue.length - entry.head >= this.queueLimit) {
       this.#forgetIfEmpty(topic, entry);
@@ -99,17 +92,17 @@ export class PushPull {
   }
 
   /** Returns true if delivered; false if the puller at the cursor was a slow consumer (removed). */
-  #deliverToNext(entry: PushTopic, message: BrokerMessage): boolean {
+  #deliverToNext(entry: PushTopic, topic: string, message: BrokerMessage): boolean {
     const puller = entry.pullers[entry.cursor]!;
     entry.cursor = (entry.cursor + 1) % entry.pullers.length;
     // A slow puller is removed by the delivery's callback before this returns 0.
-    return this.delivery.deliver(puller, message) === 1;
+    return this.delivery.deliver(puller, message, topic) === 1;
   }
 
   #drain(topic: string, entry: PushTopic): void {
     while (entry.head < entry.queue.length && entry.pullers.length > 0) {
       const message = entry.queue[entry.head]!;
-      if (!this.#deliverToNext(entry, message)) continue;
+      if (!this.#deliverToNext(entry, topic, message)) continue;
       entry.queue[entry.head] = undefined as unknown as BrokerMessage;
       entry.head++;
       this.#queued--;

@@ -6,7 +6,6 @@
  * Receivers with a `broadcaster` (sockets whose runtime fans out natively) are kept apart, per
  * broadcaster: a publish reaches all of them on a topic with one `broadcast` call.
  */
-import { ancestors } from '../topic.ts';
 import type { BrokerMessage } from '../message.ts';
 import type { Receiver, TopicBroadcaster } from '../receiver.ts';
 import type { Delivery } from './delivery.ts';
@@ -81,19 +80,20 @@ export class Subscriptions {
     return true;
   }
 
-  /** Local receivers of `topic` or any of its ancestors, summed. */
-  countFor(topicAncestors: readonly string[]): number {
-    let count = 0;
-    for (const name of topicAncestors) count += this.#byTopic.get(name)?.size ?? 0;
-    return count;
+  /** Local subscribers of exactly `topic`. */
+  sizeOf(topic: string): number {
+    return this.#byTopic.get(topic)?.size ?? 0;
   }
 
   has(topic: string): boolean {
     return this.#byTopic.has(topic);
   }
 
-  /** Delivers to the subscribers of each ancestor; returns how many receivers got it. */
-  publish(topicAncestors: readonly string[], message: BrokerMessage): number {
+  /**
+   * Delivers a message published on `topic` to the subscribers of each of its ancestors
+   * (`topicAncestors`, `topic` first); returns how many receivers got it.
+   */
+  publish(topic: string, topicAncestors: readonly string[], message: BrokerMessage): number {
     const sequence = ++publishSequence;
     let delivered = 0;
     for (const name of topicAncestors) {
@@ -104,7 +104,7 @@ export class Subscriptions {
           // A receiver subscribed under two ancestors (possible through the API) gets it once.
           if (receiver.lastPublish === sequence) continue;
           receiver.lastPublish = sequence;
-          delivered += this.delivery.deliver(receiver, message);
+          delivered += this.delivery.deliver(receiver, message, topic);
         }
       }
       const groups = entry.groups;
@@ -118,10 +118,4 @@ export class Subscriptions {
   topicNames(): IterableIterator<string> {
     return this.#byTopic.keys();
   }
-
-  get topicCount(): number {
-    return this.#byTopic.size;
-  }
 }
-
-export { ancestors };

@@ -112,11 +112,6 @@ export class SubscriptionSync {
     void this.#run();
   }
 
-  /** Channels confirmed in Redis (for tests of "subscribes only to what it needs"). */
-  get subscribed(): ReadonlySet<string> {
-    return this.#confirmed;
-  }
-
   close(): void {
     this.#closed = true;
     this.#online = false;

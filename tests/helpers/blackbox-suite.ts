@@ -33,6 +33,8 @@ import { stats, type Launcher, type RunningServer } from './server.ts';
 import { TestClient, refusedUpgrade } from './ws-client.ts';
 import { waitUntil } from './checks.ts';
 import { isCluster, type Endpoint } from './cluster.ts';
+import { OPCODE, frame, rawUpgrade } from './raw-ws.ts';
+import { sendAsIs } from './raw-http.ts';
 
 /** Counters of live things: each returns to 0 when every client has gone (README, "Protocol"). */
 export const LIVE_COUNTERS = ['connections', 'subscribers', 'publishers', 'peers', 'pushers', 'pullers', 'topics', 'queued'] as const;
@@ -587,6 +589,51 @@ export function defineBlackboxSuite(name: string, launch: Launcher, capabilities
           assert.ok(samples.has('broker_messages_out_total'));
           assert.ok(samples.has('broker_slow_consumer_disconnects_total'));
           await subscriber.close();
+        });
+      });
+
+      // What the broker app itself answers, so the same standalone and mounted, on every runtime.
+      describe('HEAD and dot segments', () => {
+        it('HEAD is the GET answer without a body: /healthz (with Upgrade: websocket too), /stats, an SSE subscription closed at once', async () => {
+          const cases: Array<[path: string, headers: Record<string, string>, type: RegExp]> = [
+            ['/healthz', {}, /^text\/plain/],
+            ['/healthz', { upgrade: 'websocket' }, /^text\/plain/],
+            ['/stats', { upgrade: 'websocket' }, /^application\/json/],
+            ['/sub/headed', { accept: 'text/event-stream' }, /^text\/event-stream/],
+          ];
+          for (const [path, headers, type] of cases) {
+            const label = `HEAD ${path} ${JSON.stringify(headers)}`;
+            const head = await sendAsIs(broker.server, 'HEAD', path, headers);
+            assert.equal(head.status, 200, label);
+            assert.match(String(head.headers['content-type']), type, label);
+            assert.equal(head.body, '', label);
+            if (path !== '/sub/headed') {
+              const get = await sendAsIs(broker.server, 'GET', path, headers);
+              assert.equal(head.headers['content-type'], get.headers['content-type'], `${label}: the GET's content type`);
+            }
+          }
+          await broker.live({ connections: 0, subscribers: 0 });
+        });
+
+        it('dot segments, also written %2e, mean what URL parsing makes of them: on POST, on WebSocket, before the kind', async () => {
+          const subscriber = await broker.connect('/sub/dots/a');
+          const dotted = await rawUpgrade(broker.server.httpUrl, '/sub/dots/b/%2E%2e/a');
+          try {
+            await broker.live({ subscribers: 2, topics: 1 });
+            const posted = ['/pub/dots/x/../a', '/pub/dots/x/%2e%2E/a', '/x/../pub/dots/./a'];
+            for (const path of posted) {
+              const response = await sendAsIs(broker.server, 'POST', path, {}, path);
+              assert.equal(response.status, 200, `POST ${path}: ${response.body}`);
+            }
+            const publisher = await rawUpgrade(broker.server.httpUrl, '/pub/dots/x/../a');
+            publisher.send(frame(OPCODE.text, 'over WebSocket'));
+            await expectTexts(subscriber, [...posted, 'over WebSocket']);
+            await dotted.waitForFrame((f) => f.payload.toString() === 'over WebSocket');
+            assert.deepEqual(dotted.frames.map((f) => f.payload.toString()), [...posted, 'over WebSocket']);
+            publisher.destroy();
+          } finally {
+            dotted.destroy();
+          }
         });
       });
     });

@@ -13,28 +13,26 @@
  *   applied by reading each member's `getBufferedAmount()` within 10 ms of its topic being
  *   published on, and at once whenever half of `maxBufferedBytes` has gone out on the topic
  *   since the last look: a member past the limit is closed with 1013 and counted
- *   (`Delivery.dropSlowConsumer`), with at most half the limit more piled up than on Node.
+ *   (the core's `SlowConsumerRule`, handed over with each broadcast), with at most half the limit more piled up than on Node.
  *   Bun's `backpressureLimit` is set above what that allows (see `bunBackpressureLimit`).
  *
- * Frames from clients also come in directly (`DIRECT_FRAME`): no MessageEvent and no WSContext
- * per frame, as `hono/bun`'s handler makes.
+ * Frames from clients also come in through the transport seam's `frame` entry (transport.ts): no
+ * MessageEvent and no WSContext per frame, as `hono/bun`'s handler makes.
  */
 import type { WSContext } from 'hono/ws';
 import type { BunWebSocketData } from 'hono/bun';
 import { BrokerMessage } from '../../message.ts';
-import type { Receiver, TopicBroadcaster } from '../../receiver.ts';
+import type { Receiver, SlowConsumerRule, TopicBroadcaster } from '../../receiver.ts';
 import { clock, type Session } from '../../app/sessions.ts';
-import type { SocketSessionFactory } from '../../app/socket-session.ts';
-import { DIRECT_FRAME, type DirectFrameEvents } from '../../app/direct-frames.ts';
+import { isBrokerSocketEvents, type SocketTransport } from '../../app/transport.ts';
 
 const OPEN = 1;
 /** Bytes a frame adds to its payload, at most (a server frame's header). */
 const FRAME_OVERHEAD = 10;
 
-/** Where each socket finds the broadcaster of the server that accepted it. */
-const BROADCASTER = Symbol('broker-hono bun broadcaster');
-type TaggedData = BunWebSocketData & { [BROADCASTER]?: BunTopicBroadcaster };
-type BunSocket = Bun.ServerWebSocket<TaggedData>;
+/** A socket's data: `hono/bun`'s, plus the broadcaster of the server that accepted it. */
+type FanoutSocketData = BunWebSocketData & { broadcaster?: BunTopicBroadcaster };
+type BunSocket = Bun.ServerWebSocket<FanoutSocketData>;
 
 /**
  * Bun's own `backpressureLimit` for the sockets: above anything the broker's check lets pile up
@@ -90,6 +88,7 @@ export class BunSocketSession implements Session, Receiver {
 
 interface Touched {
   members: ReadonlySet<Receiver>;
+  slowConsumers: SlowConsumerRule;
   /** Bytes published on the topic since its members were last looked at. */
   bytes: number;
 }
@@ -103,20 +102,17 @@ const LOOK_INTERVAL_MS = 10;
 
 /** Native fan-out for the sockets of one `Bun.serve` server. */
 export class BunTopicBroadcaster implements TopicBroadcaster {
-  server: Bun.Server<TaggedData> | undefined;
+  server: Bun.Server<FanoutSocketData> | undefined;
   /** Topics published on since their members were last looked at. */
   readonly #touched = new Map<string, Touched>();
   #scheduled = false;
   readonly #lookAll = () => {
     this.#scheduled = false;
-    for (const { members } of this.#touched.values()) this.#look(members);
+    for (const { members, slowConsumers } of this.#touched.values()) this.#look(members, slowConsumers);
     this.#touched.clear();
   };
 
-  constructor(
-    private readonly maxBufferedBytes: number,
-    private readonly dropSlowConsumer: (receiver: Receiver) => void,
-  ) {}
+  constructor(private readonly maxBufferedBytes: number) {}
 
   join(topic: string, receiver: Receiver): void {
     (receiver as BunSocketSession).socket.subscribe(topic);
@@ -127,13 +123,13 @@ export class BunTopicBroadcaster implements TopicBroadcaster {
     if (socket.readyState === OPEN) socket.unsubscribe(topic);
   }
 
-  broadcast(topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage): void {
+  broadcast(topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage, slowConsumers: SlowConsumerRule): void {
     this.server!.publish(topic, message.binary ? (message.bytes as Uint8Array<ArrayBuffer>) : (message.data as string));
     // Text is counted at 3 bytes a character: an upper bound of its UTF-8, without encoding it.
     const size = (message.binary ? message.bytes.byteLength : (message.data as string).length * 3) + FRAME_OVERHEAD;
     let touched = this.#touched.get(topic);
     if (!touched) {
-      this.#touched.set(topic, (touched = { members, bytes: 0 }));
+      this.#touched.set(topic, (touched = { members, slowConsumers, bytes: 0 }));
       if (!this.#scheduled) {
         this.#scheduled = true;
         setTimeout(this.#lookAll, LOOK_INTERVAL_MS);
@@ -144,58 +140,54 @@ export class BunTopicBroadcaster implements TopicBroadcaster {
     touched.bytes += size;
     if (touched.bytes * 2 > this.maxBufferedBytes) {
       touched.bytes = 0;
-      this.#look(members);
+      this.#look(members, slowConsumers);
     }
   }
 
   /** The slow-consumer rule for every member, and their activity (frames went out to them). */
-  #look(members: ReadonlySet<Receiver>): void {
+  #look(members: ReadonlySet<Receiver>, slowConsumers: SlowConsumerRule): void {
     const now = clock.now;
     for (const member of members) {
       (member as BunSocketSession).lastActivity = now;
-      if (member.bufferedAmount() > this.maxBufferedBytes) this.dropSlowConsumer(member);
+      if (member.bufferedAmount() > this.maxBufferedBytes) slowConsumers.dropSlowConsumer(member);
     }
   }
 }
 
 export interface NativeFanout {
-  /** The session factory for `createBroker` (wrapped by `bunSocketSessions` for pings). */
-  readonly factory: SocketSessionFactory;
+  /** The transport for `createBroker` (wrapped by `bunTransport` for pings). */
+  readonly transport: SocketTransport;
   /** A new broadcaster for one server; give its handler to `Bun.serve`, then set `server`. */
   broadcasterFor(handler: Bun.WebSocketHandler<BunWebSocketData>): { broadcaster: BunTopicBroadcaster; handler: Bun.WebSocketHandler<BunWebSocketData> };
-  /** The core's slow-consumer drop, known once the broker exists. */
-  setDropSlowConsumer(drop: (receiver: Receiver) => void): void;
 }
 
 export function nativeFanout(maxBufferedBytes: number): NativeFanout {
-  let drop: (receiver: Receiver) => void = () => {};
   return {
-    factory(ws: WSContext): Session {
-      const socket = ws.raw as BunSocket;
-      return new BunSocketSession(socket, socket.data?.[BROADCASTER]);
+    transport: {
+      openSession(ws: WSContext): Session {
+        const socket = ws.raw as BunSocket;
+        return new BunSocketSession(socket, socket.data?.broadcaster);
+      },
     },
     broadcasterFor(handler) {
-      const broadcaster = new BunTopicBroadcaster(maxBufferedBytes, (receiver) => drop(receiver));
+      const broadcaster = new BunTopicBroadcaster(maxBufferedBytes);
       return {
         broadcaster,
         handler: {
           ...handler,
           open(socket) {
-            (socket.data as TaggedData)[BROADCASTER] = broadcaster;
+            (socket.data as FanoutSocketData).broadcaster = broadcaster;
             return handler.open?.(socket);
           },
           message(socket, message) {
-            const direct = (socket.data.events as DirectFrameEvents)[DIRECT_FRAME];
-            if (!direct) return handler.message?.(socket, message);
+            const events = socket.data.events;
+            if (!isBrokerSocketEvents(events)) return handler.message?.(socket, message);
             // Bun has checked the size (maxPayloadLength) and decoded text already.
             // A Buffer is a Uint8Array: kept as it is (reading `.buffer` would make Bun copy it out).
-            (socket.data.events as DirectFrameEvents)[DIRECT_FRAME]!(new BrokerMessage(message));
+            events.frame(new BrokerMessage(message));
           },
         },
       };
-    },
-    setDropSlowConsumer(next) {
-      drop = next;
     },
   };
 }

@@ -1,14 +1,13 @@
 /**
- * Sessions for Bun sockets. Starts from the generic session (Bun's `getBufferedAmount()` feeds the
- * slow-consumer rule; `terminate()` drops a dead peer) and adds pings per `PingMode`. Each session
- * is findable from its Bun socket so that the `pong` handler can reach it.
- *
- * A faster factory (one that sends through Bun directly, or Bun's native publish) can replace
- * `base`; it keeps pings and pongs by going through `bunSocketSessions`.
+ * The Bun transport (transport.ts): sessions from a `base` transport (the standard one, where
+ * Bun's `getBufferedAmount()` feeds the slow-consumer rule and `terminate()` drops a dead peer;
+ * or native fan-out's) with pings added per `PingMode`. Each session is findable from its Bun
+ * socket so that the `pong` handler can reach it.
  */
 import type { WSContext } from 'hono/ws';
 import { clock, type Session } from '../../app/sessions.ts';
-import { genericSocketSession, type SocketSessionFactory } from '../../app/socket-session.ts';
+import { standardTransport } from '../../app/socket-session.ts';
+import type { SocketTransport } from '../../app/transport.ts';
 import { pongReceived, type PingMode } from './liveness.ts';
 
 /** What the broker needs of Bun's `ServerWebSocket`. */
@@ -19,15 +18,15 @@ export interface BunSocket {
 }
 
 export interface BunSessions {
-  readonly factory: SocketSessionFactory;
+  readonly transport: SocketTransport;
   /** The session of an open Bun socket (for the `pong` handler). */
   sessionOf(socket: object): Session | undefined;
 }
 
-export function bunSocketSessions(mode: PingMode, base: SocketSessionFactory = genericSocketSession): BunSessions {
+export function bunTransport(mode: PingMode, base: SocketTransport = standardTransport): BunSessions {
   const bySocket = new WeakMap<object, Session>();
-  const withPings: SocketSessionFactory = (ws) => {
-    const session = base(ws);
+  const withPings = (ws: WSContext): Session => {
+    const session = base.openSession(ws);
     const socket = ws.raw as BunSocket;
     session.ping =
       mode.kind === 'scripted'
@@ -38,11 +37,13 @@ export function bunSocketSessions(mode: PingMode, base: SocketSessionFactory = g
     return session;
   };
   return {
-    factory(ws: WSContext) {
-      const session = withPings(ws);
-      if (ws.raw && typeof ws.raw === 'object') bySocket.set(ws.raw, session);
-      session.lastActivity = clock.now;
-      return session;
+    transport: {
+      openSession(ws: WSContext): Session {
+        const session = withPings(ws);
+        if (ws.raw && typeof ws.raw === 'object') bySocket.set(ws.raw, session);
+        session.lastActivity = clock.now;
+        return session;
+      },
     },
     sessionOf: (socket) => bySocket.get(socket),
   };

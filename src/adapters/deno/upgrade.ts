@@ -1,12 +1,12 @@
 /**
  * `upgradeWebSocket` for Deno, on `Deno.upgradeWebSocket`. It does what `hono/deno`'s helper does
- * (which also works with `createBroker`, see examples/deno-mount.ts), plus three things the
- * standalone broker wants:
- * - `idleTimeout` from `pingInterval`: Deno pings a socket that has been silent that long and
- *   closes it if the pong does not come within as long again (PROTOCOL.md's ping rule);
- * - `binaryType = 'arraybuffer'`, so binary frames arrive as bytes rather than Blobs that take a
- *   promise to read;
- * - the `Upgrade` header compared without regard to case, as on Node.
+ * (which also works with `createBroker`, see examples/deno-mount.ts), and is kept as our own
+ * because that helper cannot serve the standalone broker as it is:
+ * - it compares the `Upgrade` header case-sensitively (`!== "websocket"`), so a client sending
+ *   `Upgrade: WebSocket`, which RFC 6455 §4.2.1 says to accept, would get a 426 on Deno alone;
+ * - `idleTimeout` comes from `pingInterval` (Deno pings a socket that has been silent that long
+ *   and closes it if the pong does not come within as long again, PROTOCOL.md's ping rule); with
+ *   `hono/deno` it could only be passed by every route call.
  */
 import { WSContext, defineWebSocketHelper, type WSEvents } from 'hono/ws';
 
@@ -19,6 +19,7 @@ export function denoUpgradeWebSocket(defaults: Deno.UpgradeWebSocketOptions) {
       ...(protocol ? { protocol } : {}),
       ...options,
     });
+    // Deno's default for server sockets (2.x); stated so frames never turn into Blobs to await.
     socket.binaryType = 'arraybuffer';
     wire(socket, events as WSEvents<WebSocket>);
     return response;

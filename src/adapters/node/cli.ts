@@ -7,6 +7,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../../cli/run.ts';
+import { processCliHost } from '../process-cli-host.ts';
 import { serveBroker } from './serve.ts';
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -14,16 +15,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     argv,
     env: process.env,
     version: packageVersion(),
-    readTextFile: (path) => readFileSync(path, 'utf8'),
-    stdout: (text) => void process.stdout.write(text),
-    stderr: (text) => void process.stderr.write(text),
-    exit: (code) => process.exit(code),
+    ...processCliHost,
     serve: (options) => serveBroker(options),
-    onSignal(handler) {
-      process.on('SIGINT', () => handler('SIGINT'));
-      process.on('SIGTERM', () => handler('SIGTERM'));
-    },
-    setUnrefTimeout: (fn, ms) => void setTimeout(fn, ms).unref(),
   });
 }
 

@@ -1,5 +1,5 @@
 /**
- * The Node adapter's fast send path (`socketSession` for `createBroker`). Fan-out is one message
+ * The Node adapter's fast send path (its `SocketTransport` for `createBroker`, see transport.ts). Fan-out is one message
  * in, thousands of frames out; `ws.send` per subscriber builds a new frame and makes a write
  * (a syscall) for every subscriber and every message. Here instead:
  *
@@ -14,7 +14,7 @@
  * internal of `ws`). `ws` still owns the socket: it reads, answers pings, sends close frames and
  * pings (control frames may sit between data frames). `fastSocketFor` checks the internals this
  * relies on and the factory falls back to the plain path if they ever change;
- * `tests/node-fast-path.test.ts` fails loudly when they do.
+ * `tests/fast-socket-session.test.ts` fails loudly when they do.
  *
  * `bufferedAmount()` counts the frames still collected for this turn as well as what the socket
  * holds unsent, so the slow-consumer rule (`maxBufferedBytes`, close 1013) sees every byte.
@@ -25,7 +25,7 @@ import type { WebSocket } from 'ws';
 import type { BrokerMessage } from '../../message.ts';
 import type { Receiver } from '../../receiver.ts';
 import { clock, type Session } from '../../app/sessions.ts';
-import type { SocketSessionFactory } from '../../app/socket-session.ts';
+import type { SocketTransport } from '../../app/transport.ts';
 import { CLOSE_SLOW_CONSUMER } from '../../core/delivery.ts';
 import { SERVER_FRAME, serverFrame } from './server-frame.ts';
 
@@ -180,20 +180,22 @@ export class FastSocketSession implements Session, Receiver {
 }
 
 /**
- * The `socketSession` factory for sockets accepted by `attachUpgrades`: the fast path when the
- * `ws` internals it needs are there, else `fallback` (the generic path), reported once through
- * `onFallback` so a `ws` upgrade that changed them does not go unnoticed.
+ * The transport for sockets accepted by `attachUpgrades`: the fast path when the `ws` internals
+ * it needs are there, else `fallback` (the standard path), reported once through `onFallback` so
+ * a `ws` upgrade that changed them does not go unnoticed.
  */
-export function fastSocketSessions(fallback: SocketSessionFactory, onFallback: (reason: string) => void = () => {}): SocketSessionFactory {
+export function fastTransport(fallback: SocketTransport, onFallback: (reason: string) => void = () => {}): SocketTransport {
   let reported = false;
-  return (context: WSContext) => {
-    const ws = context.raw as WebSocket | undefined;
-    const socket = ws && typeof ws === 'object' ? fastSocketFor(ws) : undefined;
-    if (ws && socket) return new FastSocketSession(ws, socket);
-    if (!reported && ws && ws.readyState === OPEN) {
-      reported = true;
-      onFallback('the ws internals the fast send path needs (_socket, _sender) are not there; using the plain path');
-    }
-    return fallback(context);
+  return {
+    openSession(context: WSContext): Session {
+      const ws = context.raw as WebSocket | undefined;
+      const socket = ws && typeof ws === 'object' ? fastSocketFor(ws) : undefined;
+      if (ws && socket) return new FastSocketSession(ws, socket);
+      if (!reported && ws && ws.readyState === OPEN) {
+        reported = true;
+        onFallback('the ws internals the fast send path needs (_socket, _sender) are not there; using the plain path');
+      }
+      return fallback.openSession(context);
+    },
   };
 }

@@ -50,14 +50,14 @@ class IncomingHeaders {
 }
 
 class UpgradeRequest {
-  /** Always GET: a handshake is a GET (`ws` refuses any other method), whatever the client sent. */
-  readonly method = 'GET';
   #headers: IncomingHeaders | undefined;
   #real: Request | undefined;
 
   constructor(
     readonly url: string,
     private readonly incoming: IncomingMessage,
+    /** GET for a WebSocket handshake, whatever the client sent (the handshake check refuses others). */
+    readonly method: string,
   ) {}
 
   get headers(): Headers {
@@ -94,25 +94,13 @@ for (const key of Object.getOwnPropertyNames(Request.prototype)) {
 
 /**
  * The request Hono routes an upgrade with. `host` is used only when it is a plain host name (the
- * header is the client's to choose); the path must start with `/`.
+ * header is the client's to choose); the path must start with `/`. Dot segments stay as sent:
+ * the broker app resolves them, as it does for Deno's requests (src/app/dot-segments.ts).
  */
 export function upgradeRequest(incoming: IncomingMessage): Request {
   const hostHeader = incoming.headers.host;
   const host = hostHeader && /^[A-Za-z0-9.\-:[\]]+$/.test(hostHeader) ? hostHeader : 'localhost';
-  const raw = incoming.url?.startsWith('/') ? incoming.url : '/';
-  const path = DOT_SEGMENT.test(raw) ? resolveDotSegments(raw) : raw;
-  return new UpgradeRequest(`http://${host}${path}`, incoming) as unknown as Request;
-}
-
-/** A `.` or `..` segment, also written with `%2e`: `/a/../b`, `/a/%2e%2e/b`, `/a/.`. */
-const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:[/?#]|$)/i;
-
-/**
- * Dot segments resolved as URL parsing resolves them for every other request (and as a browser
- * does before it sends one), so a path means the same on an upgrade as on a POST, and on Node as
- * on Deno and Bun. Only paths that hold one pay for the parse.
- */
-function resolveDotSegments(path: string): string {
-  const url = new URL(path, 'http://localhost');
-  return url.pathname + url.search;
+  const path = incoming.url?.startsWith('/') ? incoming.url : '/';
+  const method = incoming.headers.upgrade?.toLowerCase() === 'websocket' ? 'GET' : (incoming.method ?? 'GET');
+  return new UpgradeRequest(`http://${host}${path}`, incoming, method) as unknown as Request;
 }

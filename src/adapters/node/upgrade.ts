@@ -1,33 +1,47 @@
 /**
  * WebSocket upgrades on Node, owned here rather than by `@hono/node-ws` so that a refusal keeps
- * its JSON body (node-ws answers a refused upgrade with a bare status line) and so the size
- * limit is enforced by `ws` itself while a frame arrives (`maxPayload`), not after buffering.
- * Still `ws` underneath, and still driven through the Hono app's routes.
+ * its JSON body (node-ws answers a refused upgrade with a bare status line), so the size limit is
+ * enforced by `ws` itself while a frame arrives (`maxPayload`), not after buffering, and so every
+ * upgrade socket has an error listener from the first byte (a client that resets the connection
+ * must never reach the process as an uncaught error). Still `ws` underneath, and still driven
+ * through the Hono app's routes:
+ *
+ * ```
+ * server 'upgrade' ─► app.fetch(request, { incoming, upgrade })  ─► the route's guards
+ *   ─► upgradeWebSocket(c, events) (below) ─► upgrade.accept(events) ─► ws.handleUpgrade
+ *   ─► events.onOpen, then events.frame(message) per frame (transport.ts)
+ * ```
+ * A route that refuses returns its JSON response, which is written to the socket as it is. A
+ * request with an `Upgrade` header other than `websocket` reaches Node's upgrade path too: it is
+ * answered like any other request, and an SSE stream opened that way lives only as long as its
+ * socket (raw-response.ts).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { STATUS_CODES } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { Hono } from 'hono';
 import { WSContext, defineWebSocketHelper, type WSEvents, type WSMessageReceive } from 'hono/ws';
 import { BrokerMessage } from '../../message.ts';
-import { DIRECT_FRAME, type DirectFrameEvents } from '../../app/direct-frames.ts';
+import { isBrokerSocketEvents, type BrokerSocketEvents } from '../../app/transport.ts';
 import { upgradeRequest } from './upgrade-request.ts';
+import { handshakeRefusal } from './handshake.ts';
+import { writeResponse } from './raw-response.ts';
 
-const UPGRADE_SLOT = Symbol('broker-hono upgrade slot');
-
-interface UpgradeSlot {
-  events?: WSEvents<WebSocket> & DirectFrameEvents;
+/**
+ * What an upgrade request carries in `c.env` on Node (Hono's bindings): the request as Node saw
+ * it, and the upgrade that `upgradeWebSocket` completes once the route accepts.
+ */
+export interface NodeUpgradeBindings {
+  incoming: IncomingMessage;
+  upgrade?: PendingUpgrade;
 }
 
-type NodeEnv = { [UPGRADE_SLOT]?: UpgradeSlot; incoming?: IncomingMessage };
-
 /** The `upgradeWebSocket` to give `createBroker` when serving with `attachUpgrades`. */
-export const upgradeWebSocket = defineWebSocketHelper<WebSocket>(async (c, events) => {
-  const slot = (c.env as NodeEnv | undefined)?.[UPGRADE_SLOT];
-  if (!slot || c.req.header('upgrade')?.toLowerCase() !== 'websocket') return;
-  slot.events = events as WSEvents<WebSocket> & DirectFrameEvents;
-  // A placeholder: the real answer is the 101 that `ws` writes once the route said yes.
+export const upgradeWebSocket = defineWebSocketHelper<WebSocket>((c, events) => {
+  const upgrade = (c.env as NodeUpgradeBindings | undefined)?.upgrade;
+  if (!upgrade || c.req.header('upgrade')?.toLowerCase() !== 'websocket') return;
+  upgrade.accept(events);
+  // A placeholder the server never sends: the socket already got its 101 (or its refusal).
   return new Response(null, { status: 200 });
 });
 
@@ -38,6 +52,16 @@ export interface UpgradeOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * The `ws` socket class the server makes: a `ws` WebSocket that also holds the route's events
+ * and the log, as plain fields, so the listeners below are shared functions and an idle
+ * connection keeps no closures.
+ */
+class BrokerWebSocket extends WebSocket {
+  declare brokerEvents: BrokerSocketEvents<WebSocket>;
+  declare brokerLog: ((line: string) => void) | undefined;
+}
+
 /** Routes every upgrade request on `servers` through `app` and completes the accepted ones. */
 export function attachUpgrades(app: Hono, servers: Server[], options: UpgradeOptions): WebSocketServer {
   const wss = new WebSocketServer({
@@ -45,32 +69,67 @@ export function attachUpgrades(app: Hono, servers: Server[], options: UpgradeOpt
     clientTracking: false,
     perMessageDeflate: false,
     maxPayload: options.maxPayload,
+    WebSocket: BrokerWebSocket,
   });
-  // ws emits this for a handshake it refuses (bad key or version, say): answer with the same JSON
-  // body as every other refusal, log one line, and never let it reach the process as an error.
+  // What `ws` still refuses after `handshakeRefusal` passed (a malformed Sec-WebSocket-Protocol):
+  // the same JSON body as every other refusal, one log line, never an error for the process.
   wss.on('wsClientError', (error, socket) => {
-    const status = error.message === 'Invalid HTTP method' ? 405 : 400;
-    options.log?.(`refused upgrade: ${status} ${error.message}`);
-    void writeRefusal(socket, new Response(JSON.stringify({ error: error.message }), { status, headers: { 'content-type': 'application/json; charset=utf-8' } }));
+    options.log?.(`refused upgrade: 400 ${error.message}`);
+    void writeResponse(socket, jsonRefusal(400, error.message));
   });
 
   const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroyOnError);
-    const slot: UpgradeSlot = {};
-    let response: Response;
-    try {
-      response = await app.fetch(upgradeRequest(request), { incoming: request, [UPGRADE_SLOT]: slot } satisfies NodeEnv);
-    } catch {
-      response = new Response('{"error":"internal error"}', { status: 500 });
-    }
-    const events = slot.events;
-    if (!events) {
-      if (!socket.destroyed) await writeRefusal(socket, response);
+    if (!servesAsPlainRequest(request)) {
+      options.log?.(`refused ${request.method} with Upgrade ${JSON.stringify(request.headers.upgrade)}: 400`);
+      await writeResponse(socket, jsonRefusal(400, `this server upgrades only to websocket; send ${request.method} without an Upgrade header`));
       return;
     }
-    // The route accepted: exactly one of open or close must now reach its events, so the
-    // connection slot it holds is released even when the handshake never completes (the client
-    // went away while its request was checked, or ws refused the handshake).
+    const upgrade = new PendingUpgrade(wss, request, socket, head, options.log);
+    let response: Response;
+    try {
+      response = await app.fetch(upgradeRequest(request), { incoming: request, upgrade } satisfies NodeUpgradeBindings);
+    } catch {
+      response = jsonRefusal(500, 'internal error');
+    }
+    if (!upgrade.accepted && !socket.destroyed) await writeResponse(socket, response);
+  };
+  for (const server of servers) server.on('upgrade', onUpgrade);
+  return wss;
+}
+
+/**
+ * Whether a request Node handed over as an upgrade can be answered: a WebSocket handshake (the
+ * route decides), or a GET or HEAD naming another protocol (`curl --http2` sends `Upgrade: h2c`),
+ * which is answered as if the header were not there. Any other method would carry a body that
+ * Node has not parsed.
+ */
+function servesAsPlainRequest(request: IncomingMessage): boolean {
+  if (request.headers.upgrade?.toLowerCase() === 'websocket') return true;
+  return request.method === 'GET' || request.method === 'HEAD';
+}
+
+/** One upgrade request on its way through the app; `accept` completes it. */
+class PendingUpgrade {
+  accepted = false;
+
+  constructor(
+    private readonly wss: WebSocketServer,
+    private readonly request: IncomingMessage,
+    private readonly socket: Duplex,
+    private readonly head: Buffer,
+    private readonly log: ((line: string) => void) | undefined,
+  ) {}
+
+  /**
+   * The route said yes: complete the handshake with `ws`. Exactly one of open or close then
+   * reaches `events`, so the connection slot the route holds is released even when the
+   * handshake never completes (the client went away while its request was checked, or the
+   * handshake itself is refused).
+   */
+  accept(events: WSEvents<WebSocket>): void {
+    this.accepted = true;
+    const socket = this.socket;
     let settled = false;
     const handshakeFailed = () => {
       if (settled) return;
@@ -78,38 +137,27 @@ export function attachUpgrades(app: Hono, servers: Server[], options: UpgradeOpt
       events.onClose?.(new CloseEvent('close', { code: 1006, reason: 'handshake failed' }), new WSContext(CLOSED_SOCKET));
     };
     if (socket.destroyed) return handshakeFailed();
+    const refusal = handshakeRefusal(this.request);
+    if (refusal) {
+      this.log?.(`refused upgrade: ${refusal.status} ${refusal.error}`);
+      void writeResponse(socket, jsonRefusal(refusal.status, refusal.error, refusal.headers));
+      return handshakeFailed();
+    }
     socket.once('close', handshakeFailed);
-    wss.handleUpgrade(request, socket, head, (ws) => {
+    this.wss.handleUpgrade(this.request, socket, this.head, (ws) => {
       settled = true;
       socket.off('close', handshakeFailed);
       // From here `ws` handles the socket's errors.
       socket.off('error', destroyOnError);
-      if (options.log) (ws as LoggingSocket)[LOG] = options.log;
-      wire(ws, events);
+      const brokerSocket = ws as BrokerWebSocket;
+      brokerSocket.brokerLog = this.log;
+      wire(brokerSocket, events);
     });
-  };
-  for (const server of servers) server.on('upgrade', onUpgrade);
-  return wss;
+  }
 }
 
-async function writeRefusal(socket: Duplex, response: Response): Promise<void> {
-  let body = '';
-  try {
-    body = await response.text();
-  } catch {
-    body = '';
-  }
-  const bodyBytes = Buffer.from(body);
-  let head = `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}\r\nConnection: close\r\n`;
-  response.headers.forEach((value, name) => {
-    if (name !== 'content-length' && name !== 'connection') head += `${name}: ${value}\r\n`;
-  });
-  head += `Content-Length: ${bodyBytes.length}\r\n\r\n`;
-  if (socket.destroyed) return;
-  // The socket is ours after an upgrade request: once the answer is flushed, drop it, or a client
-  // that never closes its side would keep it half-open for good.
-  socket.once('finish', () => socket.destroy());
-  socket.end(Buffer.concat([Buffer.from(head), bodyBytes]));
+function jsonRefusal(status: number, error: string, headers?: Record<string, string>): Response {
+  return new Response(JSON.stringify({ error }), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
 }
 
 /** What `onClose` is handed for a socket whose handshake never completed. */
@@ -135,52 +183,50 @@ class NodeSocketInit {
   }
 }
 
-/** Where a socket's one line about a protocol error goes (a property, not a closure per socket). */
-const LOG = Symbol('broker-hono log');
-type LoggingSocket = WebSocket & { [LOG]?: (line: string) => void };
+/**
+ * The close code `ws` sends for a protocol error, from the error's documented `code` (ws's
+ * docs/ws.md, "Error codes"; the codes are ws's receiver's): invalid UTF-8 is 1007, a frame too
+ * big 1009, too many fragments 1008, anything else about the framing 1002.
+ */
+const CLOSE_CODE_BY_WS_ERROR: Record<string, number> = {
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 1009,
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
+};
 
-function logProtocolError(this: WebSocket, error: Error): void {
-  // ws closes the socket itself (1002 protocol error, 1007 bad UTF-8, 1009 too big) and emits
-  // 'close' next; the client's mistake is worth one line, never a stack trace.
-  (this as LoggingSocket)[LOG]?.(`closed WebSocket: ${wsCloseCode(error) ?? 'error'} ${error.message}`);
-}
-
-/** The close code ws attached to a protocol error (under its own `status-code` symbol). */
-function wsCloseCode(error: Error): number | undefined {
-  const key = Object.getOwnPropertySymbols(error).find((symbol) => symbol.description === 'status-code');
-  const code = key === undefined ? undefined : (error as unknown as Record<symbol, unknown>)[key];
-  return typeof code === 'number' ? code : undefined;
+// `ws` types its listeners' `this` as its own WebSocket; the sockets here are BrokerWebSockets.
+function logProtocolError(this: WebSocket, error: Error & { code?: string }): void {
+  // ws closes the socket itself and emits 'close' next; the client's mistake is worth one line,
+  // never a stack trace. Errors that are not ws's own (the connection failed) have no close code.
+  const code = error.code?.startsWith('WS_ERR_') ? (CLOSE_CODE_BY_WS_ERROR[error.code] ?? 1002) : 'error';
+  (this as BrokerWebSocket).brokerLog?.(`closed WebSocket: ${code} ${error.message}`);
 }
 
 function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
-/** The broker's own events of a socket accepted with `DIRECT_FRAME` (see direct-frames.ts). */
-const DIRECT_EVENTS = Symbol('broker-hono direct events');
-type DirectSocket = WebSocket & { [DIRECT_EVENTS]: WSEvents<WebSocket> & Required<DirectFrameEvents> };
-
-// Shared listeners (`this` is the socket): no closures kept per idle connection.
-function onDirectMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+// Shared listeners for the broker's own routes (`this` is the socket): each frame straight to
+// `frame` as a message, no MessageEvent, no closure per idle connection.
+function onFrame(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
   const bytes = toBytes(data);
   // Text stays the bytes ws has already checked to be UTF-8, decoded only if someone needs it.
-  (this as DirectSocket)[DIRECT_EVENTS][DIRECT_FRAME](isBinary ? new BrokerMessage(bytes) : BrokerMessage.fromUtf8(bytes));
+  (this as BrokerWebSocket).brokerEvents.frame(isBinary ? new BrokerMessage(bytes) : BrokerMessage.fromUtf8(bytes));
 }
 
-function onDirectClose(this: WebSocket, code: number, reason: Buffer): void {
-  (this as DirectSocket)[DIRECT_EVENTS].onClose?.(new CloseEvent('close', { code, reason: reason.toString() }), new WSContext(new NodeSocketInit(this)));
+function onFrameSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+  (this as BrokerWebSocket).brokerEvents.onClose?.(new CloseEvent('close', { code, reason: reason.toString() }), new WSContext(new NodeSocketInit(this)));
 }
 
 /** Connects one accepted `ws` socket to the route's Hono events. */
-function wire(ws: WebSocket, events: WSEvents<WebSocket> & DirectFrameEvents): void {
+function wire(ws: BrokerWebSocket, events: WSEvents<WebSocket>): void {
   const context = new WSContext<WebSocket>(new NodeSocketInit(ws));
   ws.on('error', logProtocolError);
-  if (events[DIRECT_FRAME]) {
-    // The broker's own routes: each frame straight to its handler as a message, no MessageEvent.
-    const socket = ws as DirectSocket;
-    socket[DIRECT_EVENTS] = events as DirectSocket[typeof DIRECT_EVENTS];
-    socket.on('close', onDirectClose);
-    socket.on('message', onDirectMessage);
+  if (isBrokerSocketEvents(events)) {
+    ws.brokerEvents = events;
+    ws.on('close', onFrameSocketClose);
+    ws.on('message', onFrame);
   } else {
     ws.on('close', (code, reason) => {
       events.onClose?.(new CloseEvent('close', { code, reason: reason.toString() }), context);

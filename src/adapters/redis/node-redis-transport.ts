@@ -8,7 +8,7 @@
  * connection's channels before it reports `ready`.
  */
 import { createClient } from '@redis/client';
-import type { RedisRole, RedisTransport, RedisTransportInit } from '../../engine/redis-transport.ts';
+import type { RedisRole, RedisTransport, RedisTransportInit } from '../../engine/redis/transport.ts';
 
 export function nodeRedisTransport({ url, name, events }: RedisTransportInit): RedisTransport {
   const options = {

@@ -1,5 +1,5 @@
 /**
- * Listen addresses as every runtime adapter reads and prints them. `http://*:PORT` means every
+ * Listen addresses as the serve lifecycle reads and prints them. `http://*:PORT` means every
  * interface; the printed form keeps `*` and puts IPv6 hosts in brackets, with the real port.
  */
 

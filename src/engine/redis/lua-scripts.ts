@@ -1,5 +1,8 @@
 /**
- * Lua scripts that make the cluster's push/pull atomic inside Redis. One list per push topic
+ * The Redis engine's Lua scripts (`script-runner.ts` runs them): push/pull, the heartbeat and the
+ * forward batch.
+ *
+ * The push/pull scripts make the cluster's push/pull atomic inside Redis. One list per push topic
  * holds its pullers (`NODE/N` ids) in the order they joined and a cursor points at the next one,
  * exactly the single-node round robin of PROTOCOL.md but shared by every node. A push picks
  * the puller at the cursor and PUBLISHes the message to that puller's node; with no puller
@@ -11,7 +14,7 @@
  * heartbeat key has expired too (the node died) its entry is removed, so a dead node leaves
  * nothing that holds messages back.
  */
-import type { RedisNames } from './redis-keys.ts';
+import type { RedisNames } from './keys.ts';
 
 /**
  * Shared Lua: `dispatch(payload)` and `drain(batch)` over KEYS[1..3] = pullers, cursor, queue.

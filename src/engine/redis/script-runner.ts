@@ -1,0 +1,34 @@
+/**
+ * Runs the engine's Lua scripts (`lua-scripts.ts`) by their SHA, so a call sends 40 bytes instead
+ * of the source. The SHAs are loaded after every (re)connect; until then, and when someone has
+ * flushed Redis's script cache since (NOSCRIPT), the source goes instead.
+ */
+import { SCRIPTS, type ScriptName } from './lua-scripts.ts';
+import type { RedisTransport } from './transport.ts';
+
+export class ScriptRunner {
+  readonly #redis: RedisTransport;
+  readonly #shas = new Map<ScriptName, string>();
+
+  constructor(redis: RedisTransport) {
+    this.#redis = redis;
+  }
+
+  /** Loads every script into Redis's cache (after each reconnect: a restarted Redis has none). */
+  async load(): Promise<void> {
+    for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+      this.#shas.set(name, String(await this.#redis.command(['SCRIPT', 'LOAD', SCRIPTS[name]])));
+    }
+  }
+
+  run(name: ScriptName, keys: readonly string[], args: ReadonlyArray<string | Uint8Array>): Promise<unknown> {
+    const sha = this.#shas.get(name);
+    const tail = [String(keys.length), ...keys, ...args];
+    if (!sha) return this.#redis.command(['EVAL', SCRIPTS[name], ...tail]);
+    return this.#redis.command(['EVALSHA', sha, ...tail]).catch((error: unknown) => {
+      // Someone flushed Redis's script cache: run the source (and let it be cached again).
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return this.#redis.command(['EVAL', SCRIPTS[name], ...tail]);
+    });
+  }
+}
