@@ -46,6 +46,15 @@ export const optionsShape = {
   maxTopicLength: positiveInt()
     .default(1024)
     .describe('Most bytes (UTF-8, decoded) in a topic. CLI `--max-topic-length`.'),
+  historySize: z.number().int().nonnegative()
+    .default(0)
+    .describe('Messages kept per topic (published to it or a descendant) so that a subscriber can resume with `?since=ID`; 0 keeps none. CLI `--history-size`.'),
+  historyTtl: z.number().positive()
+    .default(300)
+    .describe('Seconds a message stays in history. CLI `--history-ttl`.'),
+  historyMaxBytes: positiveInt()
+    .default(64 * 1024 * 1024)
+    .describe('Bytes history may hold in this process (payloads and bookkeeping); past it the oldest messages go first. Cluster mode keeps history in Redis instead. CLI `--history-max-bytes`.'),
   allowOrigin: z
     .array(z.string().min(1))
     .optional()

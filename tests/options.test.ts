@@ -36,6 +36,9 @@ describe('options schema', () => {
       pushQueueLimit: 10000,
       maxTopicDepth: 32,
       maxTopicLength: 1024,
+      historySize: 0,
+      historyTtl: 300,
+      historyMaxBytes: 64 * 1024 * 1024,
     });
     assert.deepEqual(resolveOptions(), defaults);
     assert.deepEqual(resolveOptions(null), defaults);

@@ -36,6 +36,7 @@ import { demoPage } from './demo-page.ts';
 import { eventStreamResponse } from './sse.ts';
 import { corsMiddleware } from './cors.ts';
 import { redisEngine } from '../engine/redis/redis-engine.ts';
+import { memoryEngine } from './history-options.ts';
 import type { RedisTransportLoader } from '../engine/redis/deferred-transport.ts';
 import { brokerGetPath, rerouteDotSegments } from './dot-segments.ts';
 import { headWithoutBody } from './head-requests.ts';
@@ -103,7 +104,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
       maxBufferedBytes: options.maxBufferedBytes,
       pushQueueLimit: options.pushQueueLimit,
     },
-    engine,
+    engine ?? memoryEngine(options),
   );
   const ctx: BrokerContext = {
     options,

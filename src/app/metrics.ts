@@ -16,6 +16,9 @@ const HELP: Record<keyof BrokerStats, [type: 'gauge' | 'counter', help: string]>
   uptimeSeconds: ['gauge', 'Seconds since the broker started.'],
   refused: ['counter', 'Requests refused before upgrade (origin, topic, limits).'],
   forwardFailures: ['counter', 'Messages the cluster engine could not forward to other nodes.'],
+  historyTopics: ['gauge', 'Topics whose history holds at least one message (this process; none in cluster mode).'],
+  historyMessages: ['gauge', 'Messages held in history for resuming subscribers.'],
+  historyBytes: ['gauge', 'Bytes held in history (payloads and bookkeeping).'],
 };
 
 export function prometheusText(stats: BrokerStats): string {

@@ -28,6 +28,9 @@ export const FLAGS: readonly FlagSpec[] = [
   { option: 'pushQueueLimit', long: 'push-queue-limit', kind: 'number' },
   { option: 'maxTopicDepth', long: 'max-topic-depth', kind: 'number' },
   { option: 'maxTopicLength', long: 'max-topic-length', kind: 'number' },
+  { option: 'historySize', long: 'history-size', kind: 'number' },
+  { option: 'historyTtl', long: 'history-ttl', kind: 'number' },
+  { option: 'historyMaxBytes', long: 'history-max-bytes', kind: 'number' },
   { option: 'allowOrigin', long: 'allow-origin', kind: 'list' },
   { option: 'redis', long: 'redis', kind: 'string' },
 ];

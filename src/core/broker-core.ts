@@ -10,12 +10,13 @@
 import { ancestors, parseTopic, type TopicLimits } from '../topic.ts';
 import { BrokerMessage, type MessageData } from '../message.ts';
 import { receiverFor, type Receiver, type Subscriber } from '../receiver.ts';
+import { parseStreamId, type StreamPosition } from '../stamped.ts';
 import { Counters, type BrokerStats } from './counters.ts';
 import { Delivery } from './delivery.ts';
 import { Subscriptions } from './subscriptions.ts';
 import { Bus } from './bus.ts';
 import { PushPull, type PushResult } from './push-pull.ts';
-import type { Engine, EngineFactory, EngineLifecycle, ReceiverKind } from './engine.ts';
+import { RELAYED, type Engine, type EngineFactory, type EngineLifecycle, type ReceiverKind, type Recovery } from './engine.ts';
 import { MemoryEngine } from './memory-engine.ts';
 
 export interface CoreLimits extends TopicLimits {
@@ -57,6 +58,7 @@ export class BrokerCore {
     this.#pushPull = new PushPull(this.#delivery, limits.pushQueueLimit);
     this.#engine = engine({
       deliverPublish: (topic, message) => this.#deliverPublish(topic, message),
+      deliverStamped: (stream, message, samePublish) => this.#subscriptions.deliverStream(stream, message, samePublish),
       deliverBus: (topic, message) => this.#bus.send(topic, message),
       deliverToPuller: (puller, topic, message) => this.#delivery.deliver(puller, message, topic) === 1,
       pushLocally: (topic, message) => this.#pushPull.push(topic, message),
@@ -92,11 +94,52 @@ export class BrokerCore {
    * `addTopicSubscriber` for a topic already validated and normalised (a subscriber socket's,
    * checked at upgrade), so a connection does not parse its topic twice.
    */
-  subscribeValidTopic(name: string, receiver: Receiver): void {
-    if (!this.#subscriptions.add(name, receiver)) return;
+  subscribeValidTopic(name: string, receiver: Receiver, individually = false): void {
+    if (!this.#subscriptions.add(name, receiver, individually)) return;
     this.#attach(receiver, { kind: 'sub', topic: name });
     this.counters.subscribers++;
     if (this.#subscriptions.sizeOf(name) === 1) this.#engine.topicActive('sub', name);
+  }
+
+  /**
+   * Subscribes a receiver that wants ids (`Receiver.deliverStamped`) to `name` (validated) from
+   * the id `since` on: it first hears of a gap if messages after `since` were lost
+   * (`deliverGap`), then gets what the topic's stream holds after `since`, then everything
+   * published from then on, each message once and in stream order. It is attached at once and
+   * what reaches it while its replay is read waits (Delivery.hold), so nothing falls in between.
+   */
+  subscribeFrom(name: string, receiver: Receiver, since: string): void {
+    if (!this.#engine.recover) {
+      // No history: nothing to replay; the topic's own positions tell what was missed.
+      const { gap } = this.#subscriptions.recover(name, since);
+      if (gap) receiver.deliverGap?.(gap);
+      this.subscribeValidTopic(name, receiver);
+      return;
+    }
+    this.#delivery.hold(receiver);
+    this.subscribeValidTopic(name, receiver, true);
+    const recovery = this.#engine.recover(name, since);
+    if (recovery instanceof Promise) void recovery.then((answer) => this.#caughtUp(name, receiver, since, answer));
+    else this.#caughtUp(name, receiver, since, recovery);
+  }
+
+  #caughtUp(name: string, receiver: Receiver, since: string, recovery: Recovery): void {
+    const waited = this.#delivery.release(receiver);
+    // Gone meanwhile (closed, or dropped as a slow consumer while its replay was read).
+    if (!this.#attachments.has(receiver)) return;
+    if (recovery.gap) receiver.deliverGap?.(recovery.gap);
+    let last: StreamPosition | undefined = parseStreamId(since);
+    for (const message of recovery.entries) {
+      this.#delivery.deliverStamped(receiver, message);
+      last = message;
+    }
+    // What was published while the replay was read, minus what the replay had already.
+    for (const message of waited) {
+      if (last && message.epoch === last.epoch && message.offset <= last.offset) continue;
+      this.#delivery.deliverStamped(receiver, message);
+      last = message;
+    }
+    this.#subscriptions.promote(name, receiver);
   }
 
   /** Undoes `addTopicSubscriber`; returns false if it was not subscribed. */
@@ -124,7 +167,10 @@ export class BrokerCore {
    */
   publishValidTopic(topic: string, message: BrokerMessage): number {
     this.counters.messagesIn++;
-    const delivered = this.#deliverPublish(topic, message);
+    // With history the engine gives the message its ids first (or relays it, see engine.ts).
+    const stamps = this.#engine.stamp?.(topic, message);
+    if (stamps === RELAYED) return 0;
+    const delivered = this.#subscriptions.publish(topic, this.#ancestorsOf(topic), message, stamps);
     this.#engine.publish(topic, message);
     return delivered;
   }
@@ -231,6 +277,7 @@ export class BrokerCore {
     for (const name of this.#bus.topicNames()) topics.add(name);
     for (const name of this.#pushPull.topicNames()) topics.add(name);
     const c = this.counters;
+    const history = this.#engine.historyStats?.();
     return {
       connections: c.connections,
       subscribers: c.subscribers,
@@ -246,6 +293,9 @@ export class BrokerCore {
       uptimeSeconds: Math.floor((Date.now() - c.startedAt) / 1000),
       refused: c.refused,
       forwardFailures: c.forwardFailures,
+      historyTopics: history?.topics ?? 0,
+      historyMessages: history?.messages ?? 0,
+      historyBytes: history?.bytes ?? 0,
     };
   }
 

@@ -35,4 +35,10 @@ export interface BrokerStats {
   uptimeSeconds: number;
   refused: number;
   forwardFailures: number;
+  /** Topics whose history holds a message (0 without history, and in cluster mode: it is in Redis). */
+  historyTopics: number;
+  /** Messages history holds. */
+  historyMessages: number;
+  /** Bytes history holds (payloads and bookkeeping), within `historyMaxBytes`. */
+  historyBytes: number;
 }

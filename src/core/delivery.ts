@@ -5,6 +5,7 @@
  */
 import type { BrokerMessage } from '../message.ts';
 import type { Receiver, SlowConsumerRule, TopicBroadcaster } from '../receiver.ts';
+import type { StampedMessage } from '../stamped.ts';
 import type { Counters } from './counters.ts';
 
 export const CLOSE_SLOW_CONSUMER = 1013;
@@ -12,6 +13,11 @@ export const CLOSE_SLOW_CONSUMER = 1013;
 export class Delivery implements SlowConsumerRule {
   /** Receivers already dropped, whose close has not been seen yet: skip them, count them once. */
   readonly #dropped = new WeakSet<Receiver>();
+  /**
+   * Resuming subscribers whose replay is not in yet: what reaches them meanwhile waits here, in
+   * order, with its byte count (see `hold`).
+   */
+  readonly #held = new Map<Receiver, { messages: StampedMessage[]; bytes: number }>();
 
   constructor(
     private readonly counters: Counters,
@@ -33,12 +39,56 @@ export class Delivery implements SlowConsumerRule {
     return 1;
   }
 
+  /** `deliver` for a receiver that wants ids (Receiver.deliverStamped). */
+  deliverStamped(receiver: Receiver, message: StampedMessage): number {
+    if (this.#dropped.has(receiver)) return 0;
+    if (this.#held.size > 0) {
+      const held = this.#held.get(receiver);
+      if (held) {
+        held.messages.push(message);
+        // A replay that takes long while the topic is busy must not pile up more than a backlog.
+        if ((held.bytes += message.message.byteLength) > this.maxBufferedBytes) this.dropSlowConsumer(receiver);
+        return 0;
+      }
+    }
+    if (receiver.bufferedAmount() > this.maxBufferedBytes) {
+      this.dropSlowConsumer(receiver);
+      return 0;
+    }
+    receiver.deliverStamped!(message);
+    this.counters.messagesOut++;
+    if (receiver.bufferedAmount() > this.maxBufferedBytes) this.dropSlowConsumer(receiver);
+    return 1;
+  }
+
+  /**
+   * From now on, what is delivered to `receiver` with ids waits until `release` (a resuming
+   * subscriber, attached before its replay is read so nothing falls between the two).
+   */
+  hold(receiver: Receiver): void {
+    this.#held.set(receiver, { messages: [], bytes: 0 });
+  }
+
+  /** Ends `hold`; returns what waited, oldest first (nothing if it was dropped meanwhile). */
+  release(receiver: Receiver): StampedMessage[] {
+    const held = this.#held.get(receiver);
+    this.#held.delete(receiver);
+    return held?.messages ?? [];
+  }
+
   /**
    * Hands the message to a broadcaster for all its members on `topic` at once; returns how many
    * that is. Their slow-consumer rule is the broadcaster's to apply (see TopicBroadcaster).
    */
   broadcast(broadcaster: TopicBroadcaster, topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage): number {
     broadcaster.broadcast(topic, members, message, this);
+    this.counters.messagesOut += members.size;
+    return members.size;
+  }
+
+  /** `broadcast` for members that want ids. */
+  broadcastStamped(broadcaster: TopicBroadcaster, topic: string, members: ReadonlySet<Receiver>, message: StampedMessage): number {
+    broadcaster.broadcastStamped!(topic, members, message, this);
     this.counters.messagesOut += members.size;
     return members.size;
   }
@@ -54,6 +104,7 @@ export class Delivery implements SlowConsumerRule {
   dropSlowConsumer(receiver: Receiver): void {
     if (this.#dropped.has(receiver)) return;
     this.#dropped.add(receiver);
+    this.#held.delete(receiver);
     this.counters.slowConsumerDisconnects++;
     this.detach(receiver);
     receiver.close(CLOSE_SLOW_CONSUMER, 'slow consumer');

@@ -111,6 +111,10 @@ async function clusterStats(nodes: BrokerStats[], redis: RedisClient): Promise<B
     uptimeSeconds: Math.min(...nodes.map((node) => node.uptimeSeconds)),
     refused: sum('refused'),
     forwardFailures: sum('forwardFailures'),
+    // Cluster history lives in Redis, not in the nodes.
+    historyTopics: sum('historyTopics'),
+    historyMessages: sum('historyMessages'),
+    historyBytes: sum('historyBytes'),
   };
 }
 
