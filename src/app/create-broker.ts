@@ -37,6 +37,7 @@ import { eventStreamResponse } from './sse.ts';
 import { corsMiddleware } from './cors.ts';
 import { redisEngine } from '../engine/redis/redis-engine.ts';
 import { memoryEngine } from './history-options.ts';
+import { streamOptions } from './stream-options.ts';
 import type { RedisTransportLoader } from '../engine/redis/deferred-transport.ts';
 import { brokerGetPath, rerouteDotSegments } from './dot-segments.ts';
 import { headWithoutBody } from './head-requests.ts';
@@ -135,6 +136,8 @@ export function createBroker(init: CreateBrokerInit): Broker {
       const topic = checkTopic(ctx, c, kind);
       if (!topic.ok) return topic.response;
       if (!eventStream && !upgrade) return upgradeRequired();
+      const stream = streamOptions(ctx, c, kind, eventStream);
+      if (stream instanceof Response) return stream;
       // A slot is held from here until the stream or socket opens (or never does), so requests
       // waiting at the same time (the cluster's prepare, a slow handshake) cannot overshoot
       // maxConnections (see connection-limit.ts).
@@ -147,14 +150,14 @@ export function createBroker(init: CreateBrokerInit): Broker {
         } finally {
           reservation.release();
         }
-        return eventStreamResponse(ctx, name, c.req.raw.signal);
+        return eventStreamResponse(ctx, name, c.req.raw.signal, stream);
       }
       try {
         // Cluster mode: open the socket only once other nodes' messages will reach it.
         if (kind === 'sub' || kind === 'bus' || kind === 'pull') await core.prepare(kind, name);
         const echo = kind === 'bus' && TRUTHY.has((c.req.query('echo') ?? '').toLowerCase());
         // The socket's events release the reservation when it opens or its handshake fails.
-        return await upgradeWebSocket(c, socketEvents(ctx, kind, name, echo, reservation));
+        return await upgradeWebSocket(c, socketEvents(ctx, kind, name, echo, reservation, stream));
       } catch (error) {
         // The runtime could not upgrade this request (Hono's helpers throw when they decline): no
         // socket will open, so the slot goes back and the client hears what the route needs.

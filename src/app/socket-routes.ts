@@ -15,6 +15,7 @@ import { CLOSE_SLOW_CONSUMER } from '../core/delivery.ts';
 import type { BrokerSocketEvents } from './transport.ts';
 import type { PushResult } from '../core/push-pull.ts';
 import type { Reservation } from './connection-limit.ts';
+import { RAW, type StreamOptions } from './stream-options.ts';
 
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
 
@@ -23,7 +24,8 @@ export const CLOSE_MESSAGE_TOO_BIG = 1009;
  * per-socket state (topic, echo, session) is passed in, so an idle connection costs no closures.
  */
 interface Role {
-  attach(ctx: BrokerContext, receiver: Receiver, topic: string): void;
+  /** `since`: a subscriber resuming after that id (stream-options.ts). */
+  attach(ctx: BrokerContext, receiver: Receiver, topic: string, since: string | undefined): void;
   detach(ctx: BrokerContext, receiver: Receiver): void;
   /** Handles one frame from the client; absent for roles whose frames are ignored. */
   onFrame?(ctx: BrokerContext, message: BrokerMessage, session: Session, topic: string, route: Refuser): void;
@@ -37,10 +39,18 @@ interface Refuser {
 /**
  * The per-socket events for one route, topic already validated. `reservation` is the connection
  * slot taken before the upgrade: released when the socket opens (it then counts as a connection)
- * or when it closes without ever having opened (the handshake failed).
+ * or when it closes without ever having opened (the handshake failed). `stream`: the format and
+ * resume point the request asked for.
  */
-export function socketEvents(ctx: BrokerContext, kind: RouteKind, topic: string, echo: boolean, reservation?: Reservation): BrokerSocketEvents {
-  return new SocketRoute(ctx, kind === 'bus' && echo ? BUS_WITH_ECHO : ROLES[kind], topic, reservation);
+export function socketEvents(
+  ctx: BrokerContext,
+  kind: RouteKind,
+  topic: string,
+  echo: boolean,
+  reservation?: Reservation,
+  stream: StreamOptions = RAW,
+): BrokerSocketEvents {
+  return new SocketRoute(ctx, kind === 'bus' && echo ? BUS_WITH_ECHO : ROLES[kind], topic, reservation, stream);
 }
 
 /**
@@ -62,16 +72,18 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
     private readonly role: Role,
     private readonly topic: string,
     reservation: Reservation | undefined,
+    private readonly stream: StreamOptions,
   ) {
     this.#reservation = reservation;
   }
 
   onOpen(_event: Event, ws: WSContext): void {
     this.#releaseReservation();
-    const session = (this.#session = this.ctx.transport.openSession(ws));
+    const stream = this.stream;
+    const session = (this.#session = this.ctx.transport.openSession(ws, stream.json ? stream : undefined));
     this.ctx.sessions.add(session);
     this.ctx.core.counters.connections++;
-    this.role.attach(this.ctx, session.receiver, this.topic);
+    this.role.attach(this.ctx, session.receiver, this.topic, stream.since);
   }
 
   onMessage(event: MessageEvent<WSMessageReceive>): void {
@@ -150,7 +162,7 @@ function rawByteLength(data: unknown): number {
 
 const ROLES: Record<RouteKind, Role> = {
   sub: {
-    attach: (ctx, receiver, topic) => ctx.core.subscribeValidTopic(topic, receiver),
+    attach: (ctx, receiver, topic, since) => (since === undefined ? ctx.core.subscribeValidTopic(topic, receiver) : ctx.core.subscribeFrom(topic, receiver, since)),
     // detach() also covers a subscriber already dropped as a slow consumer.
     detach: (ctx, receiver) => ctx.core.detach(receiver),
   },

@@ -22,6 +22,9 @@ import type { Receiver } from '../receiver.ts';
 import { CLOSE_SLOW_CONSUMER } from '../core/delivery.ts';
 import type { BrokerContext } from './context.ts';
 import { clock, type Session } from './sessions.ts';
+import { toBase64 } from './base64.ts';
+import { RAW, type StreamOptions } from './stream-options.ts';
+import { sseWantsIds, withIds } from './sse-ids.ts';
 
 const encoder = new TextEncoder();
 
@@ -50,8 +53,8 @@ export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = Object.fre
  * returns the streaming response. `signal` is the request's: when the client goes away the
  * subscriber is removed at once.
  */
-export function eventStreamResponse(ctx: BrokerContext, topic: string, signal?: AbortSignal): Response {
-  const session = new EventStreamSession(ctx, topic, signal);
+export function eventStreamResponse(ctx: BrokerContext, topic: string, signal?: AbortSignal, stream: StreamOptions = RAW): Response {
+  const session = new EventStreamSession(ctx, topic, signal, stream);
   return new Response(session.stream, { status: 200, headers: EVENT_STREAM_HEADERS });
 }
 
@@ -63,14 +66,6 @@ export function formatEvent(message: BrokerMessage): Uint8Array {
   return encoder.encode(`data: ${text.replace(/\r\n|\r|\n/g, '\ndata: ')}\n\n`);
 }
 
-/** Base64 with web APIs only (`btoa` takes a binary string; build it in slices to bound the argument list). */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let offset = 0; offset < bytes.length; offset += 0x8000) {
-    binary += String.fromCharCode.apply(null, bytes.subarray(offset, offset + 0x8000) as unknown as number[]);
-  }
-  return btoa(binary);
-}
 
 class EventStreamSession implements Session {
   lastActivity = clock.now;
@@ -94,7 +89,7 @@ class EventStreamSession implements Session {
 
   readonly #onAbort = () => this.#end();
 
-  constructor(ctx: BrokerContext, topic: string, signal: AbortSignal | undefined) {
+  constructor(ctx: BrokerContext, topic: string, signal: AbortSignal | undefined, stream: StreamOptions) {
     this.#ctx = ctx;
     this.#signal = signal;
     this.stream = new ReadableStream<Uint8Array>(
@@ -117,7 +112,10 @@ class EventStreamSession implements Session {
 
     ctx.sessions.add(this);
     ctx.core.counters.connections++;
-    ctx.core.addTopicSubscriber(topic, this.receiver);
+    // Ids, JSON envelopes and resume (sse-ids.ts).
+    if (sseWantsIds(stream.json, stream.since, ctx.options.historySize)) withIds(this.receiver, stream.json, (bytes) => this.#write(bytes));
+    if (stream.since !== undefined) ctx.core.subscribeFrom(topic, this.receiver, stream.since);
+    else ctx.core.addTopicSubscriber(topic, this.receiver);
     if (signal?.aborted) this.#end();
     else signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
