@@ -96,7 +96,13 @@ export function createBroker(init: CreateBrokerInit): Broker {
   // Cluster mode: the Redis engine follows the core's local interest and forwards its messages.
   const engine =
     options.redis && loadRedisTransport
-      ? redisEngine({ url: options.redis, pushQueueLimit: options.pushQueueLimit, loadTransport: loadRedisTransport, log: logLine })
+      ? redisEngine({
+          url: options.redis,
+          pushQueueLimit: options.pushQueueLimit,
+          loadTransport: loadRedisTransport,
+          log: logLine,
+          history: options.historySize > 0 ? { size: options.historySize, ttlMs: options.historyTtl * 1000 } : undefined,
+        })
       : undefined;
   const core = new BrokerCore(
     {

@@ -52,7 +52,13 @@ export class BrokerCore {
     readonly limits: CoreLimits,
     engine: EngineFactory = (events) => new MemoryEngine(events),
   ) {
-    this.#delivery = new Delivery(this.counters, limits.maxBufferedBytes, (receiver) => this.detach(receiver));
+    this.#delivery = new Delivery(
+      this.counters,
+      limits.maxBufferedBytes,
+      (receiver) => this.detach(receiver),
+      // Not in the middle of the delivery that closed the seam: that one goes out individually.
+      (receiver) => queueMicrotask(() => this.#promote(receiver)),
+    );
     this.#subscriptions = new Subscriptions(this.#delivery);
     this.#bus = new Bus(this.#delivery);
     this.#pushPull = new PushPull(this.#delivery, limits.pushQueueLimit);
@@ -119,11 +125,11 @@ export class BrokerCore {
     this.#delivery.hold(receiver);
     this.subscribeValidTopic(name, receiver, true);
     const recovery = this.#engine.recover(name, since);
-    if (recovery instanceof Promise) void recovery.then((answer) => this.#caughtUp(name, receiver, since, answer));
-    else this.#caughtUp(name, receiver, since, recovery);
+    if (recovery instanceof Promise) void recovery.then((answer) => this.#caughtUp(name, receiver, since, answer, true));
+    else this.#caughtUp(name, receiver, since, recovery, false);
   }
 
-  #caughtUp(name: string, receiver: Receiver, since: string, recovery: Recovery): void {
+  #caughtUp(name: string, receiver: Receiver, since: string, recovery: Recovery, later: boolean): void {
     const waited = this.#delivery.release(receiver);
     // Gone meanwhile (closed, or dropped as a slow consumer while its replay was read).
     if (!this.#attachments.has(receiver)) return;
@@ -139,7 +145,15 @@ export class BrokerCore {
       this.#delivery.deliverStamped(receiver, message);
       last = message;
     }
-    this.#subscriptions.promote(name, receiver);
+    // Answered later (Redis): live copies of what the replay had may still be on their way.
+    if (later && last) this.#delivery.seam(receiver, last);
+    else this.#subscriptions.promote(name, receiver);
+  }
+
+  /** A resumed subscriber caught up: it may join its broadcaster (Subscriptions.promote). */
+  #promote(receiver: Receiver): void {
+    const attachment = this.#attachments.get(receiver);
+    if (attachment && !Array.isArray(attachment) && attachment.kind === 'sub') this.#subscriptions.promote(attachment.topic, receiver);
   }
 
   /** Undoes `addTopicSubscriber`; returns false if it was not subscribed. */
@@ -246,6 +260,7 @@ export class BrokerCore {
   detach(receiver: Receiver): void {
     const attachments = this.#attachments.get(receiver);
     if (!attachments) return;
+    this.#delivery.forget(receiver);
     for (const { kind, topic } of Array.isArray(attachments) ? [...attachments] : [attachments]) {
       if (kind === 'sub') this.removeTopicSubscriber(topic, receiver);
       else if (kind === 'bus') this.leaveBus(topic, receiver);

@@ -5,7 +5,7 @@
  */
 import type { BrokerMessage } from '../message.ts';
 import type { Receiver, SlowConsumerRule, TopicBroadcaster } from '../receiver.ts';
-import type { StampedMessage } from '../stamped.ts';
+import type { StampedMessage, StreamPosition } from '../stamped.ts';
 import type { Counters } from './counters.ts';
 
 export const CLOSE_SLOW_CONSUMER = 1013;
@@ -18,12 +18,16 @@ export class Delivery implements SlowConsumerRule {
    * order, with its byte count (see `hold`).
    */
   readonly #held = new Map<Receiver, { messages: StampedMessage[]; bytes: number }>();
+  /** Resumed subscribers that may still be sent live copies of what their replay had (see `seam`). */
+  readonly #seams = new Map<Receiver, StreamPosition>();
 
   constructor(
     private readonly counters: Counters,
     private readonly maxBufferedBytes: number,
     /** Detaches a dropped receiver from every registry at once (not when its close event comes). */
     private readonly detach: (receiver: Receiver) => void,
+    /** A receiver's seam (see `seam`) is closed: the first live message past it went out. */
+    private readonly seamClosed: (receiver: Receiver) => void = () => {},
   ) {}
 
   /** Delivers and returns 1, or returns 0 if the receiver is (now) dropped as a slow consumer. */
@@ -51,6 +55,14 @@ export class Delivery implements SlowConsumerRule {
         return 0;
       }
     }
+    if (this.#seams.size > 0) {
+      const seam = this.#seams.get(receiver);
+      if (seam) {
+        if (message.epoch === seam.epoch && message.offset <= seam.offset) return 0;
+        this.#seams.delete(receiver);
+        this.seamClosed(receiver);
+      }
+    }
     if (receiver.bufferedAmount() > this.maxBufferedBytes) {
       this.dropSlowConsumer(receiver);
       return 0;
@@ -67,6 +79,22 @@ export class Delivery implements SlowConsumerRule {
    */
   hold(receiver: Receiver): void {
     this.#held.set(receiver, { messages: [], bytes: 0 });
+  }
+
+  /**
+   * After a replay read asynchronously (from Redis): a message the replay had may still arrive
+   * live, its copy having been on its way on another connection when the replay was read. Until
+   * the first message past `last` arrives, such copies are skipped; live messages arrive in
+   * stream order, so none can follow that one.
+   */
+  seam(receiver: Receiver, last: StreamPosition): void {
+    this.#seams.set(receiver, last);
+  }
+
+  /** Forgets a receiver's hold and seam (it is detached). */
+  forget(receiver: Receiver): void {
+    this.#held.delete(receiver);
+    this.#seams.delete(receiver);
   }
 
   /** Ends `hold`; returns what waited, oldest first (nothing if it was dropped meanwhile). */
@@ -104,7 +132,7 @@ export class Delivery implements SlowConsumerRule {
   dropSlowConsumer(receiver: Receiver): void {
     if (this.#dropped.has(receiver)) return;
     this.#dropped.add(receiver);
-    this.#held.delete(receiver);
+    this.forget(receiver);
     this.counters.slowConsumerDisconnects++;
     this.detach(receiver);
     receiver.close(CLOSE_SLOW_CONSUMER, 'slow consumer');

@@ -20,6 +20,10 @@ export interface RedisNames {
   cursor(topic: string): string;
   /** Messages waiting while no puller is reachable anywhere. */
   queue(topic: string): string;
+  /** History: the stream of `topic` (history-scripts.ts; the scripts name it from the prefix too). */
+  historyStream(topic: string): string;
+  /** History: the epoch and last offset of `topic`'s stream. */
+  historyMeta(topic: string): string;
 }
 
 /** The kind letter right after the prefix tells the three channel families apart cheaply. */
@@ -36,6 +40,8 @@ export function redisNames(database: number): RedisNames {
     pullers: (topic) => `${prefix}pullers:${topic}`,
     cursor: (topic) => `${prefix}cursor:${topic}`,
     queue: (topic) => `${prefix}queue:${topic}`,
+    historyStream: (topic) => `${prefix}hist:${topic}`,
+    historyMeta: (topic) => `${prefix}hmeta:${topic}`,
   };
 }
 

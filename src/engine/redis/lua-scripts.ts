@@ -15,6 +15,7 @@
  * nothing that holds messages back.
  */
 import type { RedisNames } from './keys.ts';
+import { PUBLISH_HISTORY, RECOVER } from './history-scripts.ts';
 
 /**
  * Shared Lua: `dispatch(payload)` and `drain(batch)` over KEYS[1..3] = pullers, cursor, queue.
@@ -146,7 +147,16 @@ end
 return 1
 `;
 
-export const SCRIPTS = { push: PUSH, drain: DRAIN, join: JOIN, leave: LEAVE, heartbeat: HEARTBEAT, publishBatch: PUBLISH_BATCH } as const;
+export const SCRIPTS = {
+  push: PUSH,
+  drain: DRAIN,
+  join: JOIN,
+  leave: LEAVE,
+  heartbeat: HEARTBEAT,
+  publishBatch: PUBLISH_BATCH,
+  publishHistory: PUBLISH_HISTORY,
+  recover: RECOVER,
+} as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
 /** The three keys every push-topic script takes, in order. */

@@ -17,7 +17,7 @@
  * This file wires the pieces together and runs the connection lifecycle; the Redis client is
  * reached through `RedisTransport` (web-standard types), supplied by whoever builds the engine.
  */
-import type { Engine, EngineEvents, EngineFactory, InterestKind, ReceiverKind } from '../../core/engine.ts';
+import type { Engine, EngineEvents, EngineFactory, InterestKind, Publication, ReceiverKind, Recovery } from '../../core/engine.ts';
 import type { PushResult } from '../../core/push-pull.ts';
 import type { BrokerMessage } from '../../message.ts';
 import type { Receiver } from '../../receiver.ts';
@@ -30,6 +30,7 @@ import { Inbound } from './inbound.ts';
 import { redisDatabase, redisNames, type RedisNames } from './keys.ts';
 import { Outbound } from './outbound.ts';
 import { ClusterPushPull } from './push-pull.ts';
+import { ClusterHistory } from './cluster-history.ts';
 import { ScriptRunner } from './script-runner.ts';
 import type { RedisRole, RedisTransport } from './transport.ts';
 
@@ -47,6 +48,8 @@ export interface RedisEngineInit {
   pushQueueLimit: number;
   /** The Redis client (`src/adapters/redis/` has node-redis's), loaded when the engine starts. */
   loadTransport: RedisTransportLoader;
+  /** History in Redis (cluster-history.ts): `historySize`, and `historyTtl` in ms. */
+  history?: { size: number; ttlMs: number };
   log(line: string): void;
 }
 
@@ -66,6 +69,9 @@ export class RedisEngine implements Engine {
   readonly #forwards: ForwardBatch;
   readonly #pushPull: ClusterPushPull;
   #closing: Promise<void> | undefined;
+  /** Present with history, as the Engine contract has it. */
+  readonly stamp: ((topic: string, message: BrokerMessage) => Publication) | undefined;
+  readonly recover: ((topic: string, since: string) => Promise<Recovery>) | undefined;
 
   constructor(events: EngineEvents, init: RedisEngineInit) {
     const names = (this.#names = redisNames(redisDatabase(init.url)));
@@ -138,6 +144,21 @@ export class RedisEngine implements Engine {
       closing: () => this.#closing !== undefined,
       log: init.log,
     });
+    const history =
+      init.history &&
+      new ClusterHistory({
+        names,
+        ...init.history,
+        scripts,
+        outbound,
+        ancestorsOf: events.ancestorsOf,
+        failed: events.forwardFailed,
+        subscribed: (topic) => this.prepare('sub', topic),
+        canRead: () => health.canSend,
+        closing: () => this.#closing !== undefined,
+      });
+    this.stamp = history && ((topic, message) => history.stamp(topic, message));
+    this.recover = history && ((topic, since) => history.recover(topic, since));
   }
 
   // --- Engine -------------------------------------------------------------------------------
