@@ -22,8 +22,9 @@ export interface StreamPosition {
 /**
  * Why a resuming subscriber missed messages: the history no longer held what followed its id
  * (`trimmed`: `historySize`, `historyTtl` or the memory cap), the id is of another epoch or not of
- * this topic (`epoch`), the broker keeps no history (`off`), or the history could not be read
- * (`unavailable`: cluster mode with Redis unreachable).
+ * this topic (`epoch`: what the current epoch still holds is replayed after the notice), the
+ * broker keeps no history (`off`), or the history could not be read (`unavailable`: cluster mode
+ * with Redis unreachable).
  */
 export type GapReason = 'trimmed' | 'epoch' | 'off' | 'unavailable';
 
@@ -36,6 +37,11 @@ export interface StreamGap {
   readonly reason: GapReason;
   /** How many messages were lost, when the broker knows (same epoch); absent otherwise. */
   readonly missed?: number;
+  /**
+   * The id of the last message lost, when the broker knows it: a subscriber cut off again before
+   * anything else arrives resumes after it, so the same loss is not reported twice.
+   */
+  readonly until?: string;
 }
 
 const ID_PATTERN = /^([0-9a-z]{1,32})-([1-9][0-9]{0,15})$/;

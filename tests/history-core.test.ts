@@ -96,10 +96,15 @@ describe('ids and history (memory engine)', () => {
     publishAll(core, 't', 3, 10);
     const again = new IdReceiver();
     core.subscribeFrom('t', again, since);
-    assert.deepEqual(again.got, [{ topic: 't', since, reason: 'trimmed', missed: 5 }, 'm8@8', 'm9@9', 'm10@10']);
+    const until = `${first.stamped[0]!.epoch}-7`;
+    assert.deepEqual(again.got, [{ topic: 't', since, reason: 'trimmed', missed: 5, until }, 'm8@8', 'm9@9', 'm10@10']);
+    // Cut off again before anything arrived, it resumes after `until`: the loss is not reported twice.
+    const third = new IdReceiver();
+    core.subscribeFrom('t', third, until);
+    assert.deepEqual(third.got, ['m8@8', 'm9@9', 'm10@10']);
   });
 
-  it('an id of another epoch, of another topic, from the future or malformed: a gap with no count', () => {
+  it('an id of another epoch, of another topic, from the future or malformed: a gap with no count, then what the epoch holds', () => {
     const core = coreWith({ size: 3 });
     const onA = new IdReceiver();
     const onB = new IdReceiver();
@@ -111,8 +116,15 @@ describe('ids and history (memory engine)', () => {
     for (const since of [onB.stamped[0]!.id, `${epoch}-99`, 'zzzz-1', 'not an id']) {
       const again = new IdReceiver();
       core.subscribeFrom('a', again, since);
-      assert.deepEqual(again.got, [{ topic: 'a', since, reason: 'epoch' }], since);
+      assert.deepEqual(again.got, [{ topic: 'a', since, reason: 'epoch' }, 'm1@1', 'm2@2'], since);
     }
+    publishAll(core, 'a', 3, 5);
+    const afterTrim = new IdReceiver();
+    core.subscribeFrom('a', afterTrim, 'zzzz-1');
+    assert.deepEqual(afterTrim.got, [{ topic: 'a', since: 'zzzz-1', reason: 'epoch', until: `${epoch}-2` }, 'm3@3', 'm4@4', 'm5@5']);
+    const nowhere = new IdReceiver();
+    core.subscribeFrom('never/published', nowhere, 'zzzz-1');
+    assert.deepEqual(nowhere.got, [{ topic: 'never/published', since: 'zzzz-1', reason: 'epoch' }]);
   });
 
   it('expired messages leave history and count as missed', async () => {
@@ -126,7 +138,7 @@ describe('ids and history (memory engine)', () => {
     assert.deepEqual(core.stats().historyMessages, 1);
     const again = new IdReceiver();
     core.subscribeFrom('t', again, first.stamped[0]!.id);
-    assert.deepEqual(again.got, [{ topic: 't', since: first.stamped[0]!.id, reason: 'trimmed', missed: 2 }, 'm4@4']);
+    assert.deepEqual(again.got, [{ topic: 't', since: first.stamped[0]!.id, reason: 'trimmed', missed: 2, until: `${first.stamped[0]!.epoch}-3` }, 'm4@4']);
     // A quiet topic whose history expired still knows its position: nothing missed since m4.
     const stamped4 = again.stamped[0]!;
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -165,7 +177,7 @@ describe('ids and history (memory engine)', () => {
     core.publishTopicMessage('t', 'small again');
     const again = new IdReceiver();
     core.subscribeFrom('t', again, first.stamped[0]!.id);
-    assert.deepEqual(again.got, [{ topic: 't', since: first.stamped[0]!.id, reason: 'trimmed', missed: 1 }, 'small again@3']);
+    assert.deepEqual(again.got, [{ topic: 't', since: first.stamped[0]!.id, reason: 'trimmed', missed: 1, until: `${first.stamped[0]!.epoch}-2` }, 'small again@3']);
   });
 
   it('raw subscribers are untouched: they get the message itself, through deliver', () => {
@@ -197,7 +209,7 @@ describe('ids without history', () => {
     const late = new IdReceiver();
     core.subscribeFrom('t', late, since);
     publishAll(core, 't', 7, 7);
-    assert.deepEqual(late.got, [{ topic: 't', since, reason: 'off', missed: 4 }, 'm7@7']);
+    assert.deepEqual(late.got, [{ topic: 't', since, reason: 'off', missed: 4, until: `${stays.stamped[0]!.epoch}-6` }, 'm7@7']);
     assert.equal(core.stats().historyMessages, 0);
   });
 

@@ -4,7 +4,7 @@
  * ```json
  * {"id":"k3x9a2-17","topic":"wong/amy","data":"hello","time":1718000000123}
  * {"id":"k3x9a2-18","topic":"wong/amy","base64":"AAEC/w==","time":1718000000130}
- * {"type":"gap","topic":"wong","since":"k3x9a2-2","reason":"trimmed","missed":12}
+ * {"type":"gap","topic":"wong","since":"k3x9a2-2","reason":"trimmed","missed":12,"until":"k3x9a2-14"}
  * ```
  *
  * A subscriber's ids are positions in its topic's stream (stamped.ts) and can be resumed from;
@@ -47,7 +47,8 @@ function localEnvelope(message: BrokerMessage): string {
 
 export function gapJson(gap: StreamGap): string {
   const missed = gap.missed === undefined ? '' : `,"missed":${gap.missed}`;
-  return `{"type":"gap","topic":${JSON.stringify(gap.topic)},"since":${JSON.stringify(gap.since)},"reason":"${gap.reason}"${missed}}`;
+  const until = gap.until === undefined ? '' : `,"until":"${gap.until}"`;
+  return `{"type":"gap","topic":${JSON.stringify(gap.topic)},"since":${JSON.stringify(gap.since)},"reason":"${gap.reason}"${missed}${until}}`;
 }
 
 function envelope(id: string, topic: string, message: BrokerMessage, time: number): string {

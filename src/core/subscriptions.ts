@@ -13,7 +13,7 @@
  */
 import type { BrokerMessage } from '../message.ts';
 import type { Receiver, TopicBroadcaster } from '../receiver.ts';
-import { parseStreamId, StampedMessage } from '../stamped.ts';
+import { formatStreamId, parseStreamId, StampedMessage } from '../stamped.ts';
 import type { Delivery } from './delivery.ts';
 import type { Recovery } from './engine.ts';
 import { newEpoch } from './epochs.ts';
@@ -206,7 +206,8 @@ export class Subscriptions {
       return { entries: [], gap: { topic, since, reason: 'epoch' } };
     }
     if (position.offset === entry.offset) return { entries: [] };
-    return { entries: [], gap: { topic, since, reason: 'off', missed: entry.offset - position.offset } };
+    const until = formatStreamId(entry.epoch, entry.offset);
+    return { entries: [], gap: { topic, since, reason: 'off', missed: entry.offset - position.offset, until } };
   }
 
   topicNames(): IterableIterator<string> {

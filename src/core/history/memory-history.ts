@@ -10,7 +10,7 @@
  * it, so every stream keeps its newest offsets without a hole, which is what lets `recover` say
  * exactly how many messages a subscriber missed.
  */
-import { parseStreamId, StampedMessage } from '../../stamped.ts';
+import { formatStreamId, parseStreamId, StampedMessage } from '../../stamped.ts';
 import type { BrokerMessage } from '../../message.ts';
 import type { ByteBudget } from '../byte-budget.ts';
 import type { HistoryStats, Recovery } from '../engine.ts';
@@ -112,13 +112,16 @@ export class MemoryHistory {
     this.#expire(Date.now());
     const position = parseStreamId(since);
     const stream = this.#streams.get(topic);
-    if (!position || !stream || position.epoch !== stream.epoch || position.offset > stream.offset) {
-      return { entries: [], gap: { topic, since, reason: 'epoch' } };
+    if (!stream) return { entries: [], gap: { topic, since, reason: 'epoch' } };
+    const lost = stream.removedThrough > 0 ? formatStreamId(stream.epoch, stream.removedThrough) : undefined;
+    if (!position || position.epoch !== stream.epoch || position.offset > stream.offset) {
+      // Another epoch: how much was lost is unknown; what this epoch still holds is replayed.
+      return { entries: stream.after(stream.removedThrough), gap: { topic, since, reason: 'epoch', ...(lost && { until: lost }) } };
     }
     if (position.offset >= stream.removedThrough) return { entries: stream.after(position.offset) };
     return {
       entries: stream.after(stream.removedThrough),
-      gap: { topic, since, reason: 'trimmed', missed: stream.removedThrough - position.offset },
+      gap: { topic, since, reason: 'trimmed', missed: stream.removedThrough - position.offset, until: lost! },
     };
   }
 

@@ -11,7 +11,7 @@
  * hears of the gap), and it is counted in `forwardFailures` as other forwards are.
  */
 import type { BrokerMessage } from '../../message.ts';
-import { parseStreamId, StampedMessage } from '../../stamped.ts';
+import { formatStreamId, parseStreamId, StampedMessage } from '../../stamped.ts';
 import { RELAYED, type Publication, type Recovery } from '../../core/engine.ts';
 import { decodeEnvelope } from '../envelope.ts';
 import { ForwardBatch } from './forward-batch.ts';
@@ -88,7 +88,6 @@ function text(value: unknown): string {
 export function recovery(topic: string, since: string, position: { epoch: string; offset: number }, reply: unknown[]): Recovery {
   const epoch = text(reply[0]);
   const last = Number(reply[1] ?? 0);
-  if (epoch !== position.epoch || position.offset > last) return { entries: [], gap: { topic, since, reason: 'epoch' } };
   const entries: StampedMessage[] = [];
   for (let i = 2; i + 2 < reply.length; i += 3) {
     const payload = reply[i + 2];
@@ -96,8 +95,14 @@ export function recovery(topic: string, since: string, position: { epoch: string
     if (!envelope) continue;
     entries.push(new StampedMessage(envelope.message, envelope.topic, epoch, Number(text(reply[i])), Number(text(reply[i + 1]))));
   }
-  const missed = (entries[0]?.offset ?? last + 1) - position.offset - 1;
-  return missed > 0 ? { entries, gap: { topic, since, reason: 'trimmed', missed } } : { entries };
+  const lostThrough = (entries[0]?.offset ?? last + 1) - 1;
+  const until = lostThrough > 0 ? formatStreamId(epoch, lostThrough) : undefined;
+  if (epoch === '' || epoch !== position.epoch || position.offset > last) {
+    // Another epoch: how much was lost is unknown; what this epoch still holds is replayed.
+    return { entries, gap: { topic, since, reason: 'epoch', ...(until && { until }) } };
+  }
+  const missed = lostThrough - position.offset;
+  return missed > 0 ? { entries, gap: { topic, since, reason: 'trimmed', missed, until: until! } } : { entries };
 }
 
 /** A fresh random prefix for the epochs one batch may start (`0-9a-z`, as ids require). */

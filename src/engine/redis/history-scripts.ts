@@ -52,15 +52,16 @@ return 1
 
 /**
  * KEYS: hash, stream. ARGV: the resuming id's epoch and offset, historyTtl ms. Returns the
- * stream's epoch ('' when it has none) and last offset, then, when the epoch is the id's, for
- * each message after the offset still held and not expired: its offset, time and envelope.
+ * stream's epoch ('' when it has none) and last offset, then for each message after the offset
+ * (after none when the epoch is not the id's) still held and not expired: its offset, time and
+ * envelope.
  */
 export const RECOVER = `
 local epoch = redis.call('HGET', KEYS[1], 'e')
 if not epoch then return {''} end
 local last = tonumber(redis.call('HGET', KEYS[1], 'o'))
 local since = tonumber(ARGV[2])
-if epoch ~= ARGV[1] or since > last then return {epoch, last} end
+if epoch ~= ARGV[1] or since > last then since = 0 end
 local clock = redis.call('TIME')
 local cutoff = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) - tonumber(ARGV[3])
 local out = {epoch, last}
