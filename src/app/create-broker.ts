@@ -33,6 +33,7 @@ import type { SocketTransport } from './transport.ts';
 import { socketEvents } from './socket-routes.ts';
 import { prometheusText } from './metrics.ts';
 import { demoPage } from './demo-page.ts';
+import { CLIENT_SCRIPT } from './client-script.ts';
 import { eventStreamResponse } from './sse.ts';
 import { corsMiddleware } from './cors.ts';
 import { redisEngine } from '../engine/redis/redis-engine.ts';
@@ -201,6 +202,8 @@ export function createBroker(init: CreateBrokerInit): Broker {
     c.body(prometheusText(core.stats()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
   );
   app.get('/', (c) => (options.mode === 'development' ? c.html(demoPage()) : c.notFound()));
+  // The client library for pages that do not bundle it (`import { createClient } from '…/client.js'`).
+  app.get('/client.js', (c) => c.body(CLIENT_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   addDebugHeapRoute(app, debugHeap);
 
   app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));

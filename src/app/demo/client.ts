@@ -208,11 +208,44 @@ export const DEMO_CLIENT = String.raw`
     });
   }
 
+  /**
+   * A subscriber through the client library (/client.js): JSON envelopes, so each message shows
+   * its id and the topic it was published to; it reconnects by itself and resumes after the last
+   * id, and a gap in the broker's history is shown as such.
+   */
+  function openResuming(topic, name) {
+    const base = broker;
+    const view = card('sub-list', name, wsUrl('sub', topic, base) + '?format=json (client library: reconnects, resumes)');
+    const client = globalThis.brokerHonoClient.createClient(base);
+    let opened = false;
+    const subscription = client.subscribe(topic, (data, meta) => view.log('← [' + meta.id + ' · ' + meta.topic + '] ' + describe(data)), {
+      onGap: (gap) => view.log('gap: ' + (gap.missed === undefined ? 'some' : gap.missed) + ' message(s) lost (' + gap.reason + ')', 'out'),
+      onStatus: (status) => {
+        if (status === 'open') {
+          opened = true;
+          view.setError('');
+          view.setState('open');
+        } else if (status === 'connecting') {
+          view.setState('connecting', opened ? 'reconnecting' : 'connecting');
+        } else if (!subscription || !subscription.closed) {
+          view.setState('connecting', 'reconnecting');
+          if (!opened) explainRefusal('sub', topic, base, 1006, view);
+        }
+      },
+    });
+    view.onClose(() => {
+      subscription.close();
+      view.setState('closed', 'closed (resume point ' + (subscription.lastId || 'none') + ')');
+    });
+  }
+
   // ---- pub/sub -----------------------------------------------------------------------------
   $('#sub-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const topic = $('#sub-topic').value;
-    openSocket('sub', topic, 'sub-list', 'subscriber ' + ++numbers.sub + ' · ' + topic, {});
+    const name = 'subscriber ' + ++numbers.sub + ' · ' + topic;
+    if ($('#sub-resume').checked) openResuming(topic, name + ' · ids');
+    else openSocket('sub', topic, 'sub-list', name, {});
   });
   publishForm('pub');
 

@@ -25,6 +25,7 @@ export const DEMO_MARKUP = String.raw`
     <p class="hint">A subscriber gets what is published to its topic <em>and every child topic</em>: <code>wong</code> gets <code>wong/amy</code>.</p>
     <form id="sub-form" class="row" autocomplete="off">
       <label class="grow">Topic <input id="sub-topic" value="wong" spellcheck="false"></label>
+      <label><input id="sub-resume" type="checkbox"> ids and resume</label>
       <button id="sub-add" type="submit">Subscribe</button>
     </form>
     <div id="sub-list" class="conns" aria-live="polite"></div>
