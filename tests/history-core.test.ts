@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { BrokerCore, type CoreLimits } from '../src/core/broker-core.ts';
 import { MemoryEngine } from '../src/core/memory-engine.ts';
 import { cappedBudget } from '../src/core/history/capped-budget.ts';
-import type { BrokerMessage } from '../src/message.ts';
-import type { Receiver } from '../src/receiver.ts';
-import { parseStreamId, type StampedMessage, type StreamGap } from '../src/stamped.ts';
+import { BrokerMessage } from '../src/message.ts';
+import type { Receiver, TopicBroadcaster } from '../src/receiver.ts';
+import { parseStreamId, StampedMessage, type StreamGap } from '../src/stamped.ts';
+import { RELAYED, type Engine, type EngineEvents, type Recovery } from '../src/core/engine.ts';
 
 const LIMITS: CoreLimits = { maxTopicDepth: 32, maxTopicLength: 1024, maxBufferedBytes: 1 << 20, pushQueueLimit: 3 };
 
@@ -222,5 +223,110 @@ describe('ids without history', () => {
     const back = new IdReceiver();
     core.subscribeFrom('t', back, only.stamped[0]!.id);
     assert.deepEqual(back.got, [{ topic: 't', since: only.stamped[0]!.id, reason: 'epoch' }]);
+  });
+});
+
+/** A broadcaster (as Bun's native pub/sub) that records what goes through it. */
+class RecordingBroadcaster implements TopicBroadcaster {
+  readonly log: string[] = [];
+  join(topic: string, receiver: Receiver): void {
+    this.log.push(`join ${topic} ${(receiver as NamedReceiver).name}`);
+  }
+  leave(topic: string, receiver: Receiver): void {
+    this.log.push(`leave ${topic} ${(receiver as NamedReceiver).name}`);
+  }
+  broadcast(topic: string, _members: ReadonlySet<Receiver>, message: BrokerMessage): void {
+    this.log.push(`raw ${topic} ${String(message.data)}`);
+  }
+  broadcastStamped(topic: string, members: ReadonlySet<Receiver>, message: StampedMessage): void {
+    this.log.push(`stamped ${topic} ${String(message.message.data)}@${message.offset} to ${[...members].map((m) => (m as NamedReceiver).name).join(',')}`);
+  }
+}
+
+class NamedReceiver extends IdReceiver {
+  constructor(
+    readonly name: string,
+    readonly broadcaster?: TopicBroadcaster,
+  ) {
+    super();
+  }
+}
+
+describe('resuming subscribers of a broadcaster (Bun native pub/sub)', () => {
+  it('get their replay one by one, then join the broadcaster for what follows', () => {
+    const core = coreWith({ size: 10 });
+    const broadcaster = new RecordingBroadcaster();
+    const first = new IdReceiver();
+    core.subscribeValidTopic('t', first);
+    publishAll(core, 't', 1, 3);
+    const resuming = new NamedReceiver('r', broadcaster);
+    core.subscribeFrom('t', resuming, first.stamped[0]!.id);
+    core.publishTopicMessage('t', 'live');
+    assert.deepEqual(resuming.got, ['m2@2', 'm3@3']);
+    assert.deepEqual(broadcaster.log, ['join t r', 'stamped t live@4 to r']);
+    core.detach(resuming);
+    assert.deepEqual(broadcaster.log.at(-1), 'leave t r');
+  });
+});
+
+describe('a replay answered later (as from Redis)', () => {
+  /** An engine whose history is read asynchronously, and which relays publishes back (RELAYED). */
+  function relayingCore() {
+    let events!: EngineEvents;
+    const pending: Array<() => void> = [];
+    const engine = (ev: EngineEvents): Engine => {
+      events = ev;
+      return {
+        topicActive() {},
+        topicIdle() {},
+        prepare: () => undefined,
+        publish() {},
+        sendBus() {},
+        pullerAdded() {},
+        pullerRemoved() {},
+        push: () => 'queued',
+        problem: () => undefined,
+        connected: () => Promise.resolve(true),
+        close: () => Promise.resolve(),
+        stamp: () => RELAYED,
+        recover: (topic, since) =>
+          new Promise<Recovery>((resolve) =>
+            pending.push(() => resolve({ entries: [stamp(topic, 'h4', 4), stamp(topic, 'h5', 5)], gap: { topic, since, reason: 'trimmed', missed: 1, until: 'e-3' } })),
+          ),
+      };
+    };
+    const core = new BrokerCore(LIMITS, engine);
+    const stamp = (topic: string, data: string, offset: number) => new StampedMessage(new BrokerMessage(data), topic, 'e', offset, 0);
+    /** A relayed message arriving live on the topic's channel. */
+    const live = (offset: number) => events.deliverStamped('t', stamp('t', `l${offset}`, offset), false);
+    return { core, live, answer: () => pending.shift()!() };
+  }
+
+  it('what arrives meanwhile waits; copies of what the replay had are skipped, even after it; then it joins its broadcaster', async () => {
+    const { core, live, answer } = relayingCore();
+    const broadcaster = new RecordingBroadcaster();
+    const resuming = new NamedReceiver('r', broadcaster);
+    core.subscribeFrom('t', resuming, 'e-2');
+    live(5); // on its way while the history is read: held, and the replay has it too
+    live(6);
+    answer();
+    await Promise.resolve();
+    live(5); // a live copy of what the replay had, arriving after it: skipped
+    live(7);
+    await Promise.resolve(); // the seam closed: it joins its broadcaster
+    live(8);
+    assert.deepEqual(resuming.got, [{ topic: 't', since: 'e-2', reason: 'trimmed', missed: 1, until: 'e-3' }, 'h4@4', 'h5@5', 'l6@6', 'l7@7']);
+    assert.deepEqual(broadcaster.log, ['join t r', 'stamped t l8@8 to r']);
+  });
+
+  it('a subscriber that leaves while its replay is read gets nothing more', async () => {
+    const { core, live, answer } = relayingCore();
+    const resuming = new IdReceiver();
+    core.subscribeFrom('t', resuming, 'e-2');
+    live(6);
+    core.detach(resuming);
+    answer();
+    await Promise.resolve();
+    assert.deepEqual(resuming.got, []);
   });
 });

@@ -93,6 +93,7 @@ export class Subscriptions {
   promote(topic: string, receiver: Receiver): void {
     const entry = this.#byTopic.get(topic);
     if (!receiver.broadcaster || !entry?.stamped?.delete(receiver)) return;
+    if (entry.stamped.size === 0) entry.stamped = undefined;
     entry.size--;
     this.add(topic, receiver);
   }
@@ -104,12 +105,19 @@ export class Subscriptions {
     const stamped = receiver.deliverStamped !== undefined;
     const broadcaster = receiver.broadcaster;
     if (stamped && entry.stamped?.delete(receiver)) {
-      // Held individually (it wants ids, or is still resuming).
+      // Held individually (it wants ids, or is still resuming). None left: publishes skip them.
+      if (entry.stamped.size === 0) entry.stamped = undefined;
     } else if (broadcaster) {
       const groups = stamped ? entry.stampedGroups : entry.groups;
       const group = groupOf(groups, broadcaster);
       if (!group?.members.delete(receiver)) return false;
-      if (group.members.size === 0) groups!.splice(groups!.indexOf(group), 1);
+      if (group.members.size === 0) {
+        groups!.splice(groups!.indexOf(group), 1);
+        if (groups!.length === 0) {
+          if (stamped) entry.stampedGroups = undefined;
+          else entry.groups = undefined;
+        }
+      }
       broadcaster.leave(topic, receiver);
     } else if (stamped || !entry.each.delete(receiver)) {
       return false;
