@@ -38,7 +38,7 @@ class IdReceiver implements Receiver {
   bufferedAmount(): number {
     return 0;
   }
-  close(): void {}
+  close(_code?: number): void {}
 }
 
 function publishAll(core: BrokerCore, topic: string, from: number, to: number): void {
@@ -328,5 +328,42 @@ describe('a replay answered later (as from Redis)', () => {
     answer();
     await Promise.resolve();
     assert.deepEqual(resuming.got, []);
+  });
+});
+
+describe('a replay bigger than a backlog', () => {
+  it('goes out as the subscriber reads it, with what is published meanwhile after it, and no slow-consumer close', async () => {
+    const limits = { ...LIMITS, maxBufferedBytes: 1000 };
+    const core = new BrokerCore(limits, (events) => new MemoryEngine(events, { size: 100, ttlMs: 60_000, budget: cappedBudget(1 << 20) }));
+    const first = new IdReceiver();
+    core.subscribeValidTopic('t', first);
+    for (let i = 1; i <= 30; i++) core.publishTopicMessage('t', `${i}`.padStart(100, '.'));
+    /** A subscriber whose backlog is what it was sent and has not read yet. */
+    class Reader extends IdReceiver {
+      backlog = 0;
+      closedWith: number | undefined;
+      override deliverStamped(message: StampedMessage): void {
+        super.deliverStamped(message);
+        this.backlog += message.message.byteLength;
+      }
+      override bufferedAmount(): number {
+        return this.backlog;
+      }
+      override close(code?: number): void {
+        this.closedWith = code;
+      }
+    }
+    const reader = new Reader();
+    core.subscribeFrom('t', reader, first.stamped[0]!.id);
+    const firstBurst = reader.stamped.length;
+    assert.ok(firstBurst >= 5 && firstBurst <= 7, `sent while the backlog stayed under half the limit: ${firstBurst}`);
+    core.publishTopicMessage('t', 'published during the replay');
+    while (reader.stamped.length < 30) {
+      reader.backlog = 0; // it reads
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    assert.equal(reader.closedWith, undefined);
+    assert.deepEqual(reader.stamped.map((m) => m.offset), Array.from({ length: 30 }, (_, i) => i + 2));
+    assert.equal(reader.stamped.at(-1)!.message.data, 'published during the replay');
   });
 });

@@ -10,13 +10,13 @@
 import { ancestors, parseTopic, type TopicLimits } from '../topic.ts';
 import { BrokerMessage, type MessageData } from '../message.ts';
 import { receiverFor, type Receiver, type Subscriber } from '../receiver.ts';
-import { parseStreamId, type StreamPosition } from '../stamped.ts';
 import { Counters, type BrokerStats } from './counters.ts';
 import { Delivery } from './delivery.ts';
 import { Subscriptions } from './subscriptions.ts';
 import { Bus } from './bus.ts';
 import { PushPull, type PushResult } from './push-pull.ts';
-import { RELAYED, type Engine, type EngineFactory, type EngineLifecycle, type ReceiverKind, type Recovery } from './engine.ts';
+import { RELAYED, type Engine, type EngineFactory, type EngineLifecycle, type ReceiverKind } from './engine.ts';
+import { resume, type ResumeHost } from './resume.ts';
 import { MemoryEngine } from './memory-engine.ts';
 
 export interface CoreLimits extends TopicLimits {
@@ -42,6 +42,8 @@ export class BrokerCore {
   readonly #bus: Bus;
   readonly #pushPull: PushPull;
   readonly #engine: Engine;
+  /** What resuming subscribers need of the core (resume.ts). */
+  readonly #resumeHost: ResumeHost;
 
   /** One attachment as itself (the common case: a socket is one subscriber), several as a list. */
   readonly #attachments = new Map<Receiver, Attachment | Attachment[]>();
@@ -74,6 +76,13 @@ export class BrokerCore {
       },
       ancestorsOf: (topic) => this.#ancestorsOf(topic),
     });
+    this.#resumeHost = {
+      delivery: this.#delivery,
+      maxBufferedBytes: limits.maxBufferedBytes,
+      attach: (topic, receiver) => this.subscribeValidTopic(topic, receiver, true),
+      attached: (receiver) => this.#attachments.has(receiver),
+      promote: (topic, receiver) => this.#subscriptions.promote(topic, receiver),
+    };
   }
 
   /** The engine's health and lifecycle (for `/healthz` and a server's start and stop). */
@@ -122,32 +131,7 @@ export class BrokerCore {
       this.subscribeValidTopic(name, receiver);
       return;
     }
-    this.#delivery.hold(receiver);
-    this.subscribeValidTopic(name, receiver, true);
-    const recovery = this.#engine.recover(name, since);
-    if (recovery instanceof Promise) void recovery.then((answer) => this.#caughtUp(name, receiver, since, answer, true));
-    else this.#caughtUp(name, receiver, since, recovery, false);
-  }
-
-  #caughtUp(name: string, receiver: Receiver, since: string, recovery: Recovery, later: boolean): void {
-    const waited = this.#delivery.release(receiver);
-    // Gone meanwhile (closed, or dropped as a slow consumer while its replay was read).
-    if (!this.#attachments.has(receiver)) return;
-    if (recovery.gap) receiver.deliverGap?.(recovery.gap);
-    let last: StreamPosition | undefined = parseStreamId(since);
-    for (const message of recovery.entries) {
-      this.#delivery.deliverStamped(receiver, message);
-      last = message;
-    }
-    // What was published while the replay was read, minus what the replay had already.
-    for (const message of waited) {
-      if (last && message.epoch === last.epoch && message.offset <= last.offset) continue;
-      this.#delivery.deliverStamped(receiver, message);
-      last = message;
-    }
-    // Answered later (Redis): live copies of what the replay had may still be on their way.
-    if (later && last) this.#delivery.seam(receiver, last);
-    else this.#subscriptions.promote(name, receiver);
+    resume(this.#resumeHost, name, receiver, since, (topic, from) => this.#engine.recover!(topic, from));
   }
 
   /** A resumed subscriber caught up: it may join its broadcaster (Subscriptions.promote). */

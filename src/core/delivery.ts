@@ -43,10 +43,13 @@ export class Delivery implements SlowConsumerRule {
     return 1;
   }
 
-  /** `deliver` for a receiver that wants ids (Receiver.deliverStamped). */
-  deliverStamped(receiver: Receiver, message: StampedMessage): number {
+  /**
+   * `deliver` for a receiver that wants ids (Receiver.deliverStamped). `replay`: the message is
+   * part of its replay (resume.ts), which goes out past the hold.
+   */
+  deliverStamped(receiver: Receiver, message: StampedMessage, replay = false): number {
     if (this.#dropped.has(receiver)) return 0;
-    if (this.#held.size > 0) {
+    if (this.#held.size > 0 && !replay) {
       const held = this.#held.get(receiver);
       if (held) {
         held.messages.push(message);
