@@ -6,9 +6,10 @@
  * sees a stream in the order of its ids and can resume on any node. Local subscribers therefore
  * wait one Redis round trip.
  *
- * While Redis cannot take a message (down, or too much in flight) it is not relayed: the core
- * delivers it locally with ids of this node's own (another epoch, so a resume from one of them
- * hears of the gap), and it is counted in `forwardFailures` as other forwards are.
+ * While a relayed message might not come back (Redis down, a connection of this node's down or
+ * resubscribing, too much in flight) it is not relayed: the core delivers it locally with ids of
+ * this node's own (another epoch, so a resume from one of them hears of the gap) and forwards it
+ * as a plain publish, at most once, or counts it in `forwardFailures` when Redis cannot take it.
  */
 import type { BrokerMessage } from '../../message.ts';
 import { formatStreamId, parseStreamId, StampedMessage } from '../../stamped.ts';
@@ -34,6 +35,11 @@ export interface ClusterHistoryInit {
   /** Waits (bounded) until this node's subscription to the topic's channel is confirmed. */
   subscribed(topic: string): Promise<unknown> | undefined;
   canRead(): boolean;
+  /**
+   * Whether a relayed publish will come back to this node too: both connections up and every
+   * channel it wants subscribed. Otherwise its own subscribers could miss what Redis took.
+   */
+  canRelay(): boolean;
   closing(): boolean;
 }
 
@@ -54,7 +60,7 @@ export class ClusterHistory {
 
   /** Engine.stamp: relays the publish, or leaves it to the core when Redis cannot take it now. */
   stamp(topic: string, message: BrokerMessage): Publication {
-    if (this.#init.closing() || !this.#init.outbound.ready()) return undefined;
+    if (this.#init.closing() || !this.#init.canRelay() || !this.#init.outbound.ready()) return undefined;
     this.#batch.add(this.#init.ancestorsOf(topic), this.#init.outbound.pack(topic, message)!);
     return RELAYED;
   }

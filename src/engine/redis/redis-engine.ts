@@ -155,6 +155,7 @@ export class RedisEngine implements Engine {
         failed: events.forwardFailed,
         subscribed: (topic) => this.prepare('sub', topic),
         canRead: () => health.canSend,
+        canRelay: () => health.healthy(),
         closing: () => this.#closing !== undefined,
       });
     this.stamp = history && ((topic, message) => history.stamp(topic, message));
