@@ -314,6 +314,8 @@ export const DEMO_CLIENT = String.raw`
     });
     source.addEventListener('message', (message) => view.log('← ' + message.data));
     source.addEventListener('binary', (message) => view.log('← ' + hex(fromBase64(message.data)) + ' (base64 ' + message.data + ')'));
+    // With history on the broker, EventSource resumes by itself (Last-Event-ID) and hears of losses.
+    source.addEventListener('gap', (message) => view.log('gap: ' + message.data, 'out'));
     source.addEventListener('error', async () => {
       if (source.readyState === EventSource.CONNECTING) {
         view.setState('connecting', 'reconnecting');
