@@ -34,7 +34,7 @@ describe('options schema', () => {
       pingInterval: 30,
       inactivityTimeout: 1200,
       pushQueueLimit: 10000,
-      pushQueueBytes: 8 * 1024 * 1024,
+      pushQueueBytes: 2 * 1024 * 1024,
       maxHeldBytes: 256 * 1024 * 1024,
       maxTopicDepth: 32,
       maxTopicLength: 1024,
