@@ -75,7 +75,7 @@ describe('cluster mode: pushQueueBytes and maxHeldBytes hold in Redis', () => {
     assert.equal((await stats(b)).budgetRefusals, 1);
 
     const pusher = await client(`${a.wsUrl}/push/jobs/bytes`);
-    void pusher.send(message.subarray(0, 200)).catch(() => {});
+    void pusher.send(Buffer.from(message.subarray(0, 200))).catch(() => {});
     assert.deepEqual(await pusher.closed, { code: 1013, reason: 'push queue full (pushQueueBytes)' });
     assert.equal((await stats(a)).budgetRefusals, 1);
     assert.equal(await inspect.lLen(`${PREFIX}queue:jobs/bytes`), 3);

@@ -36,7 +36,8 @@ function collectionSteps(run: () => void): number {
     };
     restore.push(() => (prototype.next = next));
   }
-  for (const prototype of [Map.prototype, Set.prototype] as Array<{ forEach: (...args: unknown[]) => void }>) {
+  type ForEach = (this: unknown, callback: (...args: unknown[]) => void, thisArg?: unknown) => void;
+  for (const prototype of [Map.prototype, Set.prototype] as unknown as Array<{ forEach: ForEach }>) {
     const forEach = prototype.forEach;
     prototype.forEach = function (this: unknown, callback: (...args: unknown[]) => void, thisArg?: unknown) {
       return forEach.call(this, (...args: unknown[]) => {
