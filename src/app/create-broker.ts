@@ -68,7 +68,10 @@ export interface Broker {
   publishTopicMessage(topic: string, message: MessageData): number;
   /** Sends to every peer on a bus topic; returns how many local peers got it. */
   sendBusMessage(topic: string, message: MessageData): number;
-  /** Gives a message to one puller (or queues it); `full` when refused. A promise in cluster mode. */
+  /**
+   * Gives a message to one puller (or queues it); anything but `delivered` or `queued` is a
+   * refusal (see `PushResult`). A promise in cluster mode.
+   */
   pushMessage(topic: string, message: MessageData): PushResult | Promise<PushResult>;
   stats(): BrokerStats;
   /** The engine: Redis when `redis` is set (cluster mode), else the memory engine. */

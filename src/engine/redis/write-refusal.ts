@@ -11,5 +11,5 @@ export function writeRefusal(error: unknown): string | undefined {
   const message = error instanceof Error ? error.message : typeof error === 'string' ? error : undefined;
   if (message === undefined || !WRITE_REFUSAL.test(message)) return undefined;
   // Keep the reason, not the script location Redis appends ("script: SHA, on @user_script:…").
-  return message.split('\n')[0]!.replace(/\s*script: .*$/, '').trim();
+  return message.split('\n')[0]!.replace(/\s+script: \w+, on @user_script:\S*$/, '').trim();
 }
