@@ -40,6 +40,14 @@ export const optionsShape = {
   pushQueueLimit: z.number().int().nonnegative()
     .default(10000)
     .describe('Messages a push topic holds while no puller is connected; past it POST gets `503` and a WebSocket pusher is closed with `1013`. CLI `--push-queue-limit`.'),
+  // Half of maxBufferedBytes' default: a full queue goes to the first puller at once, and must
+  // not make it a slow consumer.
+  pushQueueBytes: positiveInt()
+    .default(2 * 1024 * 1024)
+    .describe('Bytes of messages a push topic holds while no puller is connected; past it POST gets `503` and a WebSocket pusher is closed with `1013`. Keep it under `maxBufferedBytes`: a puller gets the whole queue at once. CLI `--push-queue-bytes`.'),
+  maxHeldBytes: positiveInt()
+    .default(256 * 1024 * 1024)
+    .describe('Bytes the broker holds for clients at once (queued pushes with their bookkeeping, POST bodies being read); past it POST gets `503` and a WebSocket pusher is closed with `1013`. In cluster mode Redis applies it to every push queue together. CLI `--max-held-bytes`.'),
   maxTopicDepth: positiveInt()
     .default(32)
     .describe('Most `/`-separated segments in a topic. CLI `--max-topic-depth`.'),

@@ -39,6 +39,7 @@ import { redisEngine } from '../engine/redis/redis-engine.ts';
 import type { RedisTransportLoader } from '../engine/redis/deferred-transport.ts';
 import { brokerGetPath, rerouteDotSegments } from './dot-segments.ts';
 import { headWithoutBody } from './head-requests.ts';
+import { pushRefusal } from './push-refusal.ts';
 import { addDebugHeapRoute, type HeapFigures } from './debug-heap.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
@@ -67,7 +68,10 @@ export interface Broker {
   publishTopicMessage(topic: string, message: MessageData): number;
   /** Sends to every peer on a bus topic; returns how many local peers got it. */
   sendBusMessage(topic: string, message: MessageData): number;
-  /** Gives a message to one puller (or queues it); `full` when refused. A promise in cluster mode. */
+  /**
+   * Gives a message to one puller (or queues it); anything but `delivered` or `queued` is a
+   * refusal (see `PushResult`). A promise in cluster mode.
+   */
   pushMessage(topic: string, message: MessageData): PushResult | Promise<PushResult>;
   stats(): BrokerStats;
   /** The engine: Redis when `redis` is set (cluster mode), else the memory engine. */
@@ -94,7 +98,14 @@ export function createBroker(init: CreateBrokerInit): Broker {
   // Cluster mode: the Redis engine follows the core's local interest and forwards its messages.
   const engine =
     options.redis && loadRedisTransport
-      ? redisEngine({ url: options.redis, pushQueueLimit: options.pushQueueLimit, loadTransport: loadRedisTransport, log: logLine })
+      ? redisEngine({
+          url: options.redis,
+          pushQueueLimit: options.pushQueueLimit,
+          pushQueueBytes: options.pushQueueBytes,
+          maxHeldBytes: options.maxHeldBytes,
+          loadTransport: loadRedisTransport,
+          log: logLine,
+        })
       : undefined;
   const core = new BrokerCore(
     {
@@ -102,6 +113,8 @@ export function createBroker(init: CreateBrokerInit): Broker {
       maxTopicLength: options.maxTopicLength,
       maxBufferedBytes: options.maxBufferedBytes,
       pushQueueLimit: options.pushQueueLimit,
+      pushQueueBytes: options.pushQueueBytes,
+      maxHeldBytes: options.maxHeldBytes,
     },
     engine,
   );
@@ -170,13 +183,10 @@ export function createBroker(init: CreateBrokerInit): Broker {
   app.post('/push/*', (c) =>
     handlePost(c, 'push', async (topic, data) => {
       const result = await core.push(topic, data);
-      if (result === 'delivered' || result === 'queued') return undefined;
-      if (result === 'unavailable') {
-        ctx.log(`push to ${JSON.stringify(topic)} lost with the cluster engine: POST answered 503`);
-        return errorResponse(503, `cluster engine unavailable (${ctx.engineProblem() ?? 'connection lost'})`, { 'retry-after': '1' });
-      }
-      ctx.log(`push queue full on ${JSON.stringify(topic)}: POST answered 503`);
-      return errorResponse(503, `push queue for ${JSON.stringify(topic)} is full (pushQueueLimit ${options.pushQueueLimit})`, { 'retry-after': '1' });
+      const refusal = pushRefusal(result, topic, options, ctx.engineProblem);
+      if (!refusal) return undefined;
+      ctx.log(`push to ${JSON.stringify(topic)} refused: POST answered 503: ${refusal.error}`);
+      return errorResponse(503, refusal.error, { 'retry-after': '1' });
     }),
   );
 
@@ -204,6 +214,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
     if (refusedOrigin) return refusedOrigin;
     const topic = checkTopic(ctx, c, kind);
     if (!topic.ok) return topic.response;
+    // TODO(issue 15, http): pass core.budget as readMessageBody's third argument once it takes a ByteBudget.
     const body = await readMessageBody(c.req.raw, options.maxMessageSize);
     if (!body.ok) {
       // An unreadable body means the client went away or sent what the HTTP layer itself refused

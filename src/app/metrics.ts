@@ -16,6 +16,8 @@ const HELP: Record<keyof BrokerStats, [type: 'gauge' | 'counter', help: string]>
   uptimeSeconds: ['gauge', 'Seconds since the broker started.'],
   refused: ['counter', 'Requests refused before upgrade (origin, topic, limits).'],
   forwardFailures: ['counter', 'Messages the cluster engine could not forward to other nodes.'],
+  heldBytes: ['gauge', 'Bytes held for clients (queued pushes with their bookkeeping, POST bodies being read), out of maxHeldBytes.'],
+  budgetRefusals: ['counter', 'Pushes and POST bodies refused for bytes (pushQueueBytes, maxHeldBytes).'],
 };
 
 export function prometheusText(stats: BrokerStats): string {

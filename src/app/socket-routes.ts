@@ -15,6 +15,7 @@ import { CLOSE_SLOW_CONSUMER } from '../core/delivery.ts';
 import type { BrokerSocketEvents } from './transport.ts';
 import type { PushResult } from '../core/push-pull.ts';
 import type { Reservation } from './connection-limit.ts';
+import { pushRefusal } from './push-refusal.ts';
 
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
 
@@ -169,8 +170,9 @@ const ROLES: Record<RouteKind, Role> = {
     detach: (ctx) => void ctx.core.counters.pushers--,
     onFrame: (ctx, message, _session, topic, route) => {
       const refuse = (result: PushResult) => {
-        if (result === 'delivered' || result === 'queued') return;
-        route.refuse(CLOSE_SLOW_CONSUMER, result === 'full' ? 'push queue full' : 'cluster engine unavailable');
+        const refusal = pushRefusal(result, topic, ctx.options, ctx.engineProblem);
+        // 1013 "try again later", with the limit named (push-refusal.ts).
+        if (refusal) route.refuse(CLOSE_SLOW_CONSUMER, refusal.closeReason);
       };
       const result = ctx.core.push(topic, message);
       // In cluster mode Redis answers; frames still go out in order on one connection.

@@ -26,6 +26,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { option: 'maxBufferedBytes', long: 'max-buffered-bytes', kind: 'number' },
   { option: 'pingInterval', long: 'ping-interval', kind: 'number' },
   { option: 'pushQueueLimit', long: 'push-queue-limit', kind: 'number' },
+  { option: 'pushQueueBytes', long: 'push-queue-bytes', kind: 'number' },
+  { option: 'maxHeldBytes', long: 'max-held-bytes', kind: 'number' },
   { option: 'maxTopicDepth', long: 'max-topic-depth', kind: 'number' },
   { option: 'maxTopicLength', long: 'max-topic-length', kind: 'number' },
   { option: 'allowOrigin', long: 'allow-origin', kind: 'list' },

@@ -15,12 +15,18 @@ import { Delivery } from './delivery.ts';
 import { Subscriptions } from './subscriptions.ts';
 import { Bus } from './bus.ts';
 import { PushPull, type PushResult } from './push-pull.ts';
+import { HeldBytes } from './held-bytes.ts';
+import { TopicCount } from './topic-count.ts';
 import type { Engine, EngineFactory, EngineLifecycle, ReceiverKind } from './engine.ts';
 import { MemoryEngine } from './memory-engine.ts';
 
 export interface CoreLimits extends TopicLimits {
   maxBufferedBytes: number;
   pushQueueLimit: number;
+  /** Bytes one push topic's queue holds (default: unbounded, for in-process use and tests). */
+  pushQueueBytes?: number;
+  /** Bytes the broker holds for clients at once (default: unbounded). */
+  maxHeldBytes?: number;
 }
 
 /**
@@ -36,6 +42,12 @@ type Attachment = { kind: ReceiverKind; topic: string };
 export class BrokerCore {
   /** Live connections and totals; the transports count their own connections here too. */
   readonly counters = new Counters();
+  /**
+   * The broker's byte budget (`maxHeldBytes`): queued pushes reserve from it; so must anything
+   * else held for clients (POST bodies being read, history), reached as `core.budget`.
+   */
+  readonly budget: HeldBytes;
+  readonly #topics: TopicCount;
   readonly #delivery: Delivery;
   readonly #subscriptions: Subscriptions;
   readonly #bus: Bus;
@@ -52,9 +64,23 @@ export class BrokerCore {
     engine: EngineFactory = (events) => new MemoryEngine(events),
   ) {
     this.#delivery = new Delivery(this.counters, limits.maxBufferedBytes, (receiver) => this.detach(receiver));
-    this.#subscriptions = new Subscriptions(this.#delivery);
-    this.#bus = new Bus(this.#delivery);
-    this.#pushPull = new PushPull(this.#delivery, limits.pushQueueLimit);
+    this.budget = new HeldBytes(limits.maxHeldBytes ?? Number.POSITIVE_INFINITY);
+    // Each registry reports its topics as they come and go, so `stats()` does not walk them.
+    this.#topics = new TopicCount([
+      (name) => this.#subscriptions.has(name),
+      (name) => this.#bus.has(name),
+      (name) => this.#pushPull.has(name),
+    ]);
+    const refusedForBytes = () => void this.counters.budgetRefusals++;
+    this.#subscriptions = new Subscriptions(this.#delivery, this.#topics);
+    this.#bus = new Bus(this.#delivery, this.#topics);
+    this.#pushPull = new PushPull(
+      this.#delivery,
+      { queueLimit: limits.pushQueueLimit, queueBytes: limits.pushQueueBytes ?? Number.POSITIVE_INFINITY },
+      this.budget,
+      refusedForBytes,
+      this.#topics,
+    );
     this.#engine = engine({
       deliverPublish: (topic, message) => this.#deliverPublish(topic, message),
       deliverBus: (topic, message) => this.#bus.send(topic, message),
@@ -64,6 +90,7 @@ export class BrokerCore {
       forwardFailed: (count) => {
         this.counters.forwardFailures += count;
       },
+      refusedForBytes,
       ancestorsOf: (topic) => this.#ancestorsOf(topic),
     });
   }
@@ -226,10 +253,8 @@ export class BrokerCore {
     return list;
   }
 
+  /** O(1) in the number of topics and clients: every figure is kept as things change. */
   stats(): BrokerStats {
-    const topics = new Set<string>(this.#subscriptions.topicNames());
-    for (const name of this.#bus.topicNames()) topics.add(name);
-    for (const name of this.#pushPull.topicNames()) topics.add(name);
     const c = this.counters;
     return {
       connections: c.connections,
@@ -238,7 +263,7 @@ export class BrokerCore {
       peers: c.peers,
       pushers: c.pushers,
       pullers: c.pullers,
-      topics: topics.size,
+      topics: this.#topics.count,
       queued: this.#pushPull.queued,
       messagesIn: c.messagesIn,
       messagesOut: c.messagesOut,
@@ -246,6 +271,8 @@ export class BrokerCore {
       uptimeSeconds: Math.floor((Date.now() - c.startedAt) / 1000),
       refused: c.refused,
       forwardFailures: c.forwardFailures,
+      heldBytes: this.budget.held,
+      budgetRefusals: c.budgetRefusals + this.budget.refusals,
     };
   }
 

@@ -9,6 +9,7 @@
 import type { BrokerMessage } from '../message.ts';
 import type { Receiver, TopicBroadcaster } from '../receiver.ts';
 import type { Delivery } from './delivery.ts';
+import type { TopicEvents } from './topic-count.ts';
 
 let publishSequence = 0;
 
@@ -40,12 +41,18 @@ class TopicSubscribers {
 export class Subscriptions {
   readonly #byTopic = new Map<string, TopicSubscribers>();
 
-  constructor(private readonly delivery: Delivery) {}
+  constructor(
+    private readonly delivery: Delivery,
+    private readonly topics?: TopicEvents,
+  ) {}
 
   /** Returns false if the receiver was already subscribed to this topic. */
   add(topic: string, receiver: Receiver): boolean {
     let entry = this.#byTopic.get(topic);
-    if (!entry) this.#byTopic.set(topic, (entry = new TopicSubscribers()));
+    if (!entry) {
+      this.#byTopic.set(topic, (entry = new TopicSubscribers()));
+      this.topics?.created(topic);
+    }
     if (entry.has(receiver)) return false;
     const broadcaster = receiver.broadcaster;
     if (broadcaster) {
@@ -76,7 +83,10 @@ export class Subscriptions {
     } else if (!entry.each.delete(receiver)) {
       return false;
     }
-    if (--entry.size === 0) this.#byTopic.delete(topic);
+    if (--entry.size === 0) {
+      this.#byTopic.delete(topic);
+      this.topics?.deleted(topic);
+    }
     return true;
   }
 
@@ -113,9 +123,5 @@ export class Subscriptions {
       }
     }
     return delivered;
-  }
-
-  topicNames(): IterableIterator<string> {
-    return this.#byTopic.keys();
   }
 }

@@ -20,6 +20,10 @@ export interface RedisNames {
   cursor(topic: string): string;
   /** Messages waiting while no puller is reachable anywhere. */
   queue(topic: string): string;
+  /** Bytes of the messages in `queue(topic)` (what `pushQueueBytes` bounds); gone with the queue. */
+  queueBytes(topic: string): string;
+  /** Bytes held in every push queue of the cluster, bookkeeping included (what `maxHeldBytes` bounds). */
+  readonly heldBytes: string;
 }
 
 /** The kind letter right after the prefix tells the three channel families apart cheaply. */
@@ -36,6 +40,8 @@ export function redisNames(database: number): RedisNames {
     pullers: (topic) => `${prefix}pullers:${topic}`,
     cursor: (topic) => `${prefix}cursor:${topic}`,
     queue: (topic) => `${prefix}queue:${topic}`,
+    queueBytes: (topic) => `${prefix}qbytes:${topic}`,
+    heldBytes: `${prefix}held`,
   };
 }
 
