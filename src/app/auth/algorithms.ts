@@ -1,0 +1,20 @@
+/**
+ * The JWS algorithms, by family. A token's `alg` header picks the family, and the family picks
+ * which configured key may verify it (verifier.ts); `none` and anything unlisted is refused.
+ */
+import type { SignatureAlgorithm } from 'hono/utils/jwt/jwa';
+
+export type { SignatureAlgorithm };
+export type SymmetricAlgorithm = Extract<SignatureAlgorithm, 'HS256' | 'HS384' | 'HS512'>;
+export type AsymmetricAlgorithm = Exclude<SignatureAlgorithm, SymmetricAlgorithm>;
+
+export const SYMMETRIC: readonly SymmetricAlgorithm[] = ['HS256', 'HS384', 'HS512'];
+export const ASYMMETRIC: readonly AsymmetricAlgorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+export function isSymmetric(alg: unknown): alg is SymmetricAlgorithm {
+  return (SYMMETRIC as readonly unknown[]).includes(alg);
+}
+
+export function isAsymmetric(alg: unknown): alg is AsymmetricAlgorithm {
+  return (ASYMMETRIC as readonly unknown[]).includes(alg);
+}
