@@ -80,7 +80,7 @@ for (const [name, launch] of RUNTIMES) {
     let server: RunningServer | undefined;
     let httpsUrl = '';
     before(async () => {
-      server = await launch(['-l', httpsListen(), '--jwt-secret', SECRET]);
+      server = await launch(['-l', httpsListen(), '--jwt-secret', SECRET, '--allow-origin', 'example.com']);
       httpsUrl = await httpsUrlOf(server);
     });
     after(async () => {
@@ -90,10 +90,11 @@ for (const [name, launch] of RUNTIMES) {
     it('wss:// subscribers and SSE over https:// get what an https:// POST and a wss:// publisher send, with tokens', async () => {
       const token = await hs256({ exp: now() + 60, broker: { sub: ['tls'], pub: ['tls'] } });
       const wssUrl = httpsUrl.replace(/^https/, 'wss');
-      const subscriber = new TestClient(`${wssUrl}/sub/tls`, { ca: cert, headers: bearer(token) });
+      const origin = 'https://example.com';
+      const subscriber = new TestClient(`${wssUrl}/sub/tls`, { ca: cert, headers: bearer(token), origin });
       await subscriber.opened;
-      const stream = httpsRequest(`${httpsUrl}/sub/tls?access_token=${token}`, { ca: cert, headers: { accept: 'text/event-stream' }, readUntil: 'data: by wss' });
-      const publisher = new TestClient(`${wssUrl}/pub/tls`, { ca: cert, headers: bearer(token) });
+      const stream = httpsRequest(`${httpsUrl}/sub/tls?access_token=${token}`, { ca: cert, headers: { accept: 'text/event-stream', origin }, readUntil: 'data: by wss' });
+      const publisher = new TestClient(`${wssUrl}/pub/tls`, { ca: cert, headers: bearer(token), origin });
       await publisher.opened;
       // The SSE stream says ": ok" as it opens; publish once it is surely subscribed.
       await waitForSubscribers(httpsUrl, 2);
@@ -107,6 +108,20 @@ for (const [name, launch] of RUNTIMES) {
       await Promise.all([subscriber.close(), publisher.close()]);
       // The plain listener is still there.
       assert.equal((await fetch(`${server!.httpUrl}/healthz`)).status, 200);
+    });
+
+    it('over TLS the host pattern lets in https://example.com, not a page from http://example.com', async () => {
+      const token = await hs256({ exp: now() + 60, broker: { sub: ['tls'] } });
+      const wssUrl = httpsUrl.replace(/^https/, 'wss');
+      const plainPage = new TestClient(`${wssUrl}/sub/tls`, { ca: cert, headers: bearer(token), origin: 'http://example.com' });
+      await assert.rejects(plainPage.opened, /unexpected response 401/);
+      const stream = await httpsRequest(`${httpsUrl}/sub/tls`, { ca: cert, headers: { ...bearer(token), accept: 'text/event-stream', origin: 'http://example.com' } });
+      assert.equal(stream.status, 401);
+      assert.match(stream.body, /Origin check failed/);
+      // On the plain listener beside it, the same page is let in.
+      const plain = new TestClient(`${server!.wsUrl}/sub/tls`, { headers: bearer(token), origin: 'http://example.com' });
+      await plain.opened;
+      await plain.close();
     });
 
     it('a client that does not trust the certificate gets nowhere', async () => {
