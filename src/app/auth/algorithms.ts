@@ -18,3 +18,24 @@ export function isSymmetric(alg: unknown): alg is SymmetricAlgorithm {
 export function isAsymmetric(alg: unknown): alg is AsymmetricAlgorithm {
   return (ASYMMETRIC as readonly unknown[]).includes(alg);
 }
+
+/**
+ * How Web Crypto imports a key for `alg` (RFC 7518 §3.1's names to Web Crypto's), so that a key
+ * is imported once per algorithm and handed to `hono/jwt` as a `CryptoKey`, not parsed again
+ * for every token.
+ */
+export function importParams(alg: SignatureAlgorithm): HmacImportParams | RsaHashedImportParams | EcKeyImportParams | Algorithm {
+  const hash = `SHA-${alg.slice(2)}`;
+  switch (alg.slice(0, 2)) {
+    case 'HS':
+      return { name: 'HMAC', hash };
+    case 'RS':
+      return { name: 'RSASSA-PKCS1-v1_5', hash };
+    case 'PS':
+      return { name: 'RSA-PSS', hash };
+    case 'ES':
+      return { name: 'ECDSA', namedCurve: alg === 'ES512' ? 'P-521' : `P-${alg.slice(2)}` };
+    default:
+      return { name: 'Ed25519' };
+  }
+}

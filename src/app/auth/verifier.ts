@@ -8,10 +8,10 @@
  */
 import { decode, verify, verifyWithJwks } from 'hono/jwt';
 import { OptionsError, type BrokerOptions } from '../../options.ts';
-import { ASYMMETRIC, isAsymmetric, isSymmetric, type AsymmetricAlgorithm } from './algorithms.ts';
+import { ASYMMETRIC, importParams, isAsymmetric, isSymmetric, type SymmetricAlgorithm } from './algorithms.ts';
 import { grantsFromPayload, type Grants } from './grants.ts';
 import { JwksCache, jwksLoader } from './jwks.ts';
-import { isPem, publicKeyAlgorithms } from './public-key.ts';
+import { isPem, readPublicKey, type PublicKey } from './public-key.ts';
 
 /** What a valid token lets its holder do, and until when (ms since the epoch; none without `exp`). */
 export interface Access {
@@ -76,7 +76,9 @@ class TokenVerifier implements Authenticator {
   readonly #secret: string | undefined;
   readonly #jwks: JwksCache | undefined;
   readonly #verification: { iss?: string; aud?: string; iat: false };
-  #publicKey: Promise<{ pem: string; algorithms: readonly AsymmetricAlgorithm[] }> | undefined;
+  #publicKey: Promise<PublicKey> | undefined;
+  /** The secret imported once per HS algorithm. */
+  readonly #secretKeys = new Map<SymmetricAlgorithm, Promise<CryptoKey>>();
 
   constructor(
     private readonly options: BrokerOptions,
@@ -135,7 +137,7 @@ class TokenVerifier implements Authenticator {
     const { alg, kid } = header;
     if (isSymmetric(alg)) {
       if (this.#secret === undefined) return { refused: `algorithm ${alg} not accepted (no jwtSecret)` };
-      return { payload: await verify(token, this.#secret, { alg, ...this.#verification }) };
+      return { payload: await verify(token, await this.#secretKey(this.#secret, alg), { alg, ...this.#verification }) };
     }
     if (!isAsymmetric(alg)) return { refused: `algorithm ${JSON.stringify(alg ?? null)} not accepted` };
     if (this.#jwks && typeof kid === 'string') {
@@ -146,10 +148,16 @@ class TokenVerifier implements Authenticator {
     if (this.options.jwtPublicKey === undefined) return { refused: this.#jwks ? 'token without kid' : `algorithm ${alg} not accepted (no public key)` };
     const key = await this.#loadPublicKey();
     if (!key.algorithms.includes(alg)) return { refused: `algorithm ${alg} not accepted for this key` };
-    return { payload: await verify(token, key.pem, { alg, ...this.#verification }) };
+    return { payload: await verify(token, await key.keyFor(alg), { alg, ...this.#verification }) };
   }
 
-  #loadPublicKey(): Promise<{ pem: string; algorithms: readonly AsymmetricAlgorithm[] }> {
+  #secretKey(secret: string, alg: SymmetricAlgorithm): Promise<CryptoKey> {
+    let key = this.#secretKeys.get(alg);
+    if (!key) this.#secretKeys.set(alg, (key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), importParams(alg), false, ['verify'])));
+    return key;
+  }
+
+  #loadPublicKey(): Promise<PublicKey> {
     this.#publicKey ??= (async () => {
       const configured = this.options.jwtPublicKey!;
       let pem = configured;
@@ -157,7 +165,7 @@ class TokenVerifier implements Authenticator {
         if (!this.init.readTextFile) throw new Error('createBroker takes the PEM text; a file is read by the standalone server (or pass readTextFile)');
         pem = await this.init.readTextFile(configured);
       }
-      return { pem, algorithms: await publicKeyAlgorithms(pem) };
+      return readPublicKey(pem);
     })();
     return this.#publicKey;
   }
