@@ -9,12 +9,36 @@ import assert from 'node:assert/strict';
 import { CLI, runCli, spawnBroker, type RunningServer } from './helpers/server.ts';
 import { BUN, DENO } from './helpers/runtimes.ts';
 import { SECRET, bearer, hs256, keyDirectory, now, rsaKeys } from './helpers/tokens.ts';
+import { parseCommandLine } from '../src/cli/args.ts';
+import { mergeConfiguration } from '../src/cli/config.ts';
 
 const files = keyDirectory();
 const servers: RunningServer[] = [];
 after(async () => {
   await Promise.all(servers.map((server) => server.stop('SIGKILL')));
   files.cleanup();
+});
+
+describe('the auth flags', () => {
+  it('each flag sets its option; -p is a switch; the environment gives the secret, a flag wins', () => {
+    const command = parseCommandLine(
+      ['--jwt-public-key', 'k.pem', '--jwks', 'https://issuer.test/jwks.json', '--jwt-issuer', 'i', '--jwt-audience', 'a', '-p'],
+      { BROKER_JWT_SECRET: SECRET },
+    );
+    assert.equal(command.kind, 'run');
+    if (command.kind !== 'run') return;
+    const options = mergeConfiguration([command.env, command.flags]);
+    assert.equal(options.jwtSecret, SECRET);
+    assert.equal(options.jwtPublicKey, 'k.pem');
+    assert.equal(options.jwks, 'https://issuer.test/jwks.json');
+    assert.equal(options.jwtIssuer, 'i');
+    assert.equal(options.jwtAudience, 'a');
+    assert.equal(options.proxy, true);
+    const flagWins = parseCommandLine(['--jwt-secret', 'z'.repeat(40)], { BROKER_JWT_SECRET: SECRET });
+    if (flagWins.kind === 'run') assert.equal(mergeConfiguration([flagWins.env, flagWins.flags]).jwtSecret, 'z'.repeat(40));
+    const off = parseCommandLine([], {});
+    if (off.kind === 'run') assert.equal(mergeConfiguration([off.env, off.flags]).proxy, undefined);
+  });
 });
 
 describe('BROKER_JWT_SECRET', () => {

@@ -79,11 +79,15 @@ class TokenVerifier implements Authenticator {
   #publicKey: Promise<PublicKey> | undefined;
   /** The secret imported once per HS algorithm. */
   readonly #secretKeys = new Map<SymmetricAlgorithm, Promise<CryptoKey>>();
+  #reportedUnusableKey = false;
 
   constructor(
     private readonly options: BrokerOptions,
     private readonly init: AuthenticatorInit,
   ) {
+    if (options.jwtPublicKey !== undefined && !isPem(options.jwtPublicKey) && !init.readTextFile) {
+      throw new TypeError('jwtPublicKey: createBroker takes the PEM text; a file is read by the standalone server (or pass readTextFile)');
+    }
     this.#secret = options.jwtSecret;
     this.#jwks = options.jwks === undefined ? undefined : new JwksCache(jwksLoader(options.jwks, init.readTextFile), init.log);
     // `iat` is informational: checking it would refuse tokens from an issuer whose clock runs a
@@ -128,7 +132,15 @@ class TokenVerifier implements Authenticator {
       return { grants: grantsFromPayload(payload), expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined };
     } catch (error) {
       const name = error instanceof Error ? error.name : '';
-      return { refused: REFUSAL_BY_ERROR[name] ?? 'token not verifiable with the configured keys' };
+      const refused = REFUSAL_BY_ERROR[name];
+      if (refused) return { refused };
+      // Not a verdict on the token (a key Web Crypto cannot use, say): worth one line, once.
+      // hono's own errors may quote the token, so only the others are logged.
+      if (!this.#reportedUnusableKey && !name.startsWith('Jwt')) {
+        this.#reportedUnusableKey = true;
+        this.init.log(`auth: a token could not be verified: ${describe(error)}`);
+      }
+      return { refused: 'token not verifiable with the configured keys' };
     }
   }
 
