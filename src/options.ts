@@ -87,8 +87,10 @@ export const optionsShape = {
   jwks: z
     .string()
     .min(1)
+    // Keys fetched over plain HTTP could be swapped by anyone on the path: loopback only.
+    .refine((value) => !/^http:\/\//i.test(value) || /^http:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?(\/|$)/i.test(value), 'an http:// URL must be on a loopback address (127.0.0.1, [::1], localhost); use https://')
     .optional()
-    .describe('Turns auth on: a JSON Web Key Set, `https://…` (or `http://`) URL or JSON file, keys picked by `kid`; cached, fetched again on an unknown `kid`. CLI `--jwks URL_OR_FILE`.'),
+    .describe('Turns auth on: a JSON Web Key Set, `https://…` URL (`http://` on loopback only) or JSON file, keys picked by `kid`; cached, fetched again on an unknown `kid`. CLI `--jwks URL_OR_FILE`.'),
   jwtIssuer: z.string().min(1).optional().describe('With auth on, tokens must carry this `iss`. CLI `--jwt-issuer`.'),
   jwtAudience: z.string().min(1).optional().describe('With auth on, tokens must name this in `aud`. CLI `--jwt-audience`.'),
   proxy: z

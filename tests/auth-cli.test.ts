@@ -82,6 +82,7 @@ describe('a key that cannot be used: one line, exit 2', () => {
       [['--jwks', files.write('not-a-set.json', '{"keys": 7}')], /^broker-hono: jwks .*not-a-set\.json: not a JWK Set/],
       [['--jwt-secret', 'too short'], /^broker-hono: --jwt-secret \(jwtSecret\): must be at least 32 characters/],
       [['--jwt-issuer'], /^broker-hono: --jwt-issuer needs a value$/],
+      [['--jwks', 'http://issuer.example/jwks.json'], /^broker-hono: --jwks \(jwks\): an http:\/\/ URL must be on a loopback address/],
     ];
     for (const [args, message] of cases) {
       const result = await runCli(['-l', 'http://127.0.0.1:0', ...args]);
