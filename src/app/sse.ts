@@ -140,6 +140,8 @@ class EventStreamSession implements Session {
 
   /** At the token's expiry: `event: error` (`token expired`), then the end of the stream. */
   endAt(expiresAt: number | undefined): void {
+    // A client already gone (the request aborted before the stream opened) needs no timer.
+    if (this.#ended) return;
     this.#cancelExpiry = atExpiry(expiresAt, () => {
       this.#write(EXPIRED);
       this.#close(CLOSE_TOKEN_EXPIRED);
