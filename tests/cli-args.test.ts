@@ -114,7 +114,7 @@ describe('CLI arguments', () => {
     usageError(() => resolve(['-c', '1.5']), /^-c\/--clients \(maxConnections\): /);
     usageError(() => resolve(['-c', '-3']), /^-c\/--clients \(maxConnections\): /);
     usageError(() => resolve(['-m', 'staging']), /^-m\/--mode \(mode\): .*development.*production/);
-    usageError(() => resolve(['-l', 'nonsense']), /^-l\/--listen \(listen\): must look like http:\/\/HOST:PORT$/);
+    usageError(() => resolve(['-l', 'nonsense']), /^-l\/--listen \(listen\): must look like http:\/\/HOST:PORT or https:\/\/HOST:PORT\?cert=FILE&key=FILE$/);
     usageError(() => resolve(['-l', 'http://*:99999']), /^-l\/--listen \(listen\): port must be 0-65535$/);
     usageError(() => resolve(['-i', 'soon']), /-i\/--inactivity-timeout must be a number/);
     usageError(() => resolve(['--max-message-size', '0']), /^--max-message-size \(maxMessageSize\): /);

@@ -41,6 +41,9 @@ import { brokerGetPath, rerouteDotSegments } from './dot-segments.ts';
 import { headWithoutBody } from './head-requests.ts';
 import { pushRefusal } from './push-refusal.ts';
 import { addDebugHeapRoute, type HeapFigures } from './debug-heap.ts';
+import { createAuthenticator } from './auth/verifier.ts';
+import { adminOnly, checkGrant, checkToken, tokenRequired } from './auth/guards.ts';
+import { compileOriginCheckOverTls } from './origin-over-tls.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
   /** The host runtime's WebSocket upgrade helper (`@hono/node-ws`, `hono/bun`, `hono/deno`). */
@@ -57,6 +60,14 @@ export interface CreateBrokerInit extends BrokerOptionsInput {
   loadRedisTransport?: RedisTransportLoader;
   /** Answers `GET /debug/heap` (leak tests); no such route unless given. Never in production. */
   debugHeap?: HeapFigures;
+  /**
+   * Reads the key files options name (`jwtPublicKey`, a `jwks` file); the standalone servers
+   * give their runtime's. Without it `jwtPublicKey` must be the PEM text and `jwks` a URL or the
+   * JSON text.
+   */
+  readTextFile?: (path: string) => string | Promise<string>;
+  /** The peer address of a request (the runtime's connection info), for refusal log lines. */
+  peerAddress?: (c: Context) => string | undefined;
 }
 
 export interface Broker {
@@ -86,7 +97,7 @@ const WEBSOCKET_ROUTES: readonly RouteKind[] = ['sub', 'pub', 'bus', 'push', 'pu
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 
 export function createBroker(init: CreateBrokerInit): Broker {
-  const { upgradeWebSocket, transport, log, loadRedisTransport, debugHeap, ...optionInput } = init;
+  const { upgradeWebSocket, transport, log, loadRedisTransport, debugHeap, readTextFile, peerAddress, ...optionInput } = init;
   if (typeof upgradeWebSocket !== 'function') {
     throw new TypeError('createBroker: upgradeWebSocket is required (from @hono/node-ws, hono/bun or hono/deno)');
   }
@@ -123,6 +134,9 @@ export function createBroker(init: CreateBrokerInit): Broker {
     core,
     sessions: new SessionRegistry(options.pingInterval * 1000, options.inactivityTimeout * 1000),
     originAllowed: compileOriginPatterns(options.allowOrigin),
+    originAllowedOverTls: compileOriginCheckOverTls(options.allowOrigin),
+    auth: createAuthenticator(options, { readTextFile, log: logLine }),
+    peerAddress,
     transport: transport ?? standardTransport,
     connectionLimit: new ConnectionLimit(core.counters, options.maxConnections),
     engineProblem: () => core.engine.problem(),
@@ -144,8 +158,12 @@ export function createBroker(init: CreateBrokerInit): Broker {
       const eventStream = kind === 'sub' && !upgrade && wantsEventStream(c);
       const refusedOrigin = upgrade || eventStream ? checkOrigin(ctx, c, true) : undefined;
       if (refusedOrigin) return refusedOrigin;
+      const access = ctx.auth ? await checkToken(ctx, c) : undefined;
+      if (access instanceof Response) return access;
       const topic = checkTopic(ctx, c, kind);
       if (!topic.ok) return topic.response;
+      const forbidden = checkGrant(ctx, c, access, kind, topic.topic.name);
+      if (forbidden) return forbidden;
       if (!eventStream && !upgrade) return upgradeRequired();
       // A slot is held from here until the stream or socket opens (or never does), so requests
       // waiting at the same time (the cluster's prepare, a slow handshake) cannot overshoot
@@ -159,14 +177,14 @@ export function createBroker(init: CreateBrokerInit): Broker {
         } finally {
           reservation.release();
         }
-        return eventStreamResponse(ctx, name, c.req.raw.signal);
+        return eventStreamResponse(ctx, name, c.req.raw.signal, access?.expiresAt);
       }
       try {
         // Cluster mode: open the socket only once other nodes' messages will reach it.
         if (kind === 'sub' || kind === 'bus' || kind === 'pull') await core.prepare(kind, name);
         const echo = kind === 'bus' && TRUTHY.has((c.req.query('echo') ?? '').toLowerCase());
         // The socket's events release the reservation when it opens or its handshake fails.
-        return await upgradeWebSocket(c, socketEvents(ctx, kind, name, echo, reservation));
+        return await upgradeWebSocket(c, socketEvents(ctx, kind, name, echo, reservation, access?.expiresAt));
       } catch (error) {
         // The runtime could not upgrade this request (Hono's helpers throw when they decline): no
         // socket will open, so the slot goes back and the client hears what the route needs.
@@ -196,11 +214,13 @@ export function createBroker(init: CreateBrokerInit): Broker {
     // headers (a HEAD had none, a GET went out as application/octet-stream).
     return problem ? c.text(`unhealthy: ${problem}`, 503) : c.text('ok', 200);
   });
-  app.get('/stats', (c) => c.json(core.stats()));
-  app.get('/metrics', (c) =>
+  // With auth on, the counters are for tokens with `admin: true`, the demo page for any valid token.
+  const admin = adminOnly(ctx);
+  app.get('/stats', admin, (c) => c.json(core.stats()));
+  app.get('/metrics', admin, (c) =>
     c.body(prometheusText(core.stats()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
   );
-  app.get('/', (c) => (options.mode === 'development' ? c.html(demoPage()) : c.notFound()));
+  app.get('/', tokenRequired(ctx), (c) => (options.mode === 'development' ? c.html(demoPage()) : c.notFound()));
   addDebugHeapRoute(app, debugHeap);
 
   app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
@@ -212,8 +232,12 @@ export function createBroker(init: CreateBrokerInit): Broker {
   async function handlePost(c: Context, kind: RouteKind, send: (topic: string, data: MessageData) => Response | undefined | Promise<Response | undefined>) {
     const refusedOrigin = checkOrigin(ctx, c, false);
     if (refusedOrigin) return refusedOrigin;
+    const access = ctx.auth ? await checkToken(ctx, c) : undefined;
+    if (access instanceof Response) return access;
     const topic = checkTopic(ctx, c, kind);
     if (!topic.ok) return topic.response;
+    const forbidden = checkGrant(ctx, c, access, kind, topic.topic.name);
+    if (forbidden) return forbidden;
     // TODO(issue 15, http): pass core.budget as readMessageBody's third argument once it takes a ByteBudget.
     const body = await readMessageBody(c.req.raw, options.maxMessageSize);
     if (!body.ok) {

@@ -16,6 +16,7 @@ import type { BrokerSocketEvents } from './transport.ts';
 import type { PushResult } from '../core/push-pull.ts';
 import type { Reservation } from './connection-limit.ts';
 import { pushRefusal } from './push-refusal.ts';
+import { CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED, atExpiry } from './auth/expiry.ts';
 
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
 
@@ -38,10 +39,11 @@ interface Refuser {
 /**
  * The per-socket events for one route, topic already validated. `reservation` is the connection
  * slot taken before the upgrade: released when the socket opens (it then counts as a connection)
- * or when it closes without ever having opened (the handshake failed).
+ * or when it closes without ever having opened (the handshake failed). `expiresAt` is when the
+ * socket's token expires (ms since the epoch): the socket is closed then with 4001.
  */
-export function socketEvents(ctx: BrokerContext, kind: RouteKind, topic: string, echo: boolean, reservation?: Reservation): BrokerSocketEvents {
-  return new SocketRoute(ctx, kind === 'bus' && echo ? BUS_WITH_ECHO : ROLES[kind], topic, reservation);
+export function socketEvents(ctx: BrokerContext, kind: RouteKind, topic: string, echo: boolean, reservation?: Reservation, expiresAt?: number): BrokerSocketEvents {
+  return new SocketRoute(ctx, kind === 'bus' && echo ? BUS_WITH_ECHO : ROLES[kind], topic, reservation, expiresAt);
 }
 
 /**
@@ -57,14 +59,18 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
   // still in flight from the client are not accepted, so a refused pusher knows that nothing
   // from the refused frame on went through.
   #refusing = false;
+  /** The token's expiry: a time until the socket opens, then the timer's cancel. */
+  #expiry: number | (() => void) | undefined;
 
   constructor(
     private readonly ctx: BrokerContext,
     private readonly role: Role,
     private readonly topic: string,
     reservation: Reservation | undefined,
+    expiresAt: number | undefined,
   ) {
     this.#reservation = reservation;
+    this.#expiry = expiresAt;
   }
 
   onOpen(_event: Event, ws: WSContext): void {
@@ -73,6 +79,7 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
     this.ctx.sessions.add(session);
     this.ctx.core.counters.connections++;
     this.role.attach(this.ctx, session.receiver, this.topic);
+    if (typeof this.#expiry === 'number') this.#expiry = atExpiry(this.#expiry, () => this.refuse(CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED));
   }
 
   onMessage(event: MessageEvent<WSMessageReceive>): void {
@@ -100,6 +107,7 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
       return;
     }
     this.#session = undefined;
+    if (typeof this.#expiry === 'function') this.#expiry();
     this.ctx.sessions.delete(session);
     this.ctx.core.counters.connections--;
     this.role.detach(this.ctx, session.receiver);
