@@ -7,7 +7,6 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BrokerCore, type CoreLimits } from '../src/core/broker-core.ts';
 import { MemoryEngine } from '../src/core/memory-engine.ts';
-import { cappedBudget } from '../src/core/history/capped-budget.ts';
 import { BrokerMessage } from '../src/message.ts';
 import type { Receiver, TopicBroadcaster } from '../src/receiver.ts';
 import { parseStreamId, StampedMessage, type StreamGap } from '../src/stamped.ts';
@@ -15,10 +14,9 @@ import { RELAYED, type Engine, type EngineEvents, type Recovery } from '../src/c
 
 const LIMITS: CoreLimits = { maxTopicDepth: 32, maxTopicLength: 1024, maxBufferedBytes: 1 << 20, pushQueueLimit: 3 };
 
-function coreWith(history?: { size: number; ttlMs?: number; maxBytes?: number }): BrokerCore {
-  if (!history) return new BrokerCore(LIMITS);
-  const budget = cappedBudget(history.maxBytes ?? 1 << 30);
-  return new BrokerCore(LIMITS, (events) => new MemoryEngine(events, { size: history.size, ttlMs: history.ttlMs ?? 60_000, budget }));
+function coreWith(history?: { size: number; ttlMs?: number; maxBytes?: number }, limits: CoreLimits = LIMITS): BrokerCore {
+  if (!history) return new BrokerCore(limits);
+  return new BrokerCore(limits, (events) => new MemoryEngine(events, { size: history.size, ttlMs: history.ttlMs ?? 60_000, maxBytes: history.maxBytes ?? 1 << 30 }));
 }
 
 /** A receiver that wants ids, recording what it gets (messages as `data@id`, gaps as objects). */
@@ -167,6 +165,16 @@ describe('ids and history (memory engine)', () => {
     assert.equal(gap.reason, 'trimmed');
     assert.equal(gap.missed! + again.stamped.length, 39, 'missed + replayed = everything after the id');
     assert.deepEqual(again.stamped.map((m) => m.offset), Array.from({ length: again.stamped.length }, (_, i) => 41 - again.stamped.length + i));
+  });
+
+  it("history reserves from the broker's byte budget (maxHeldBytes): when that is full it gives up its oldest, refusing no client", () => {
+    const core = coreWith({ size: 1000 }, { ...LIMITS, maxHeldBytes: 30_000 });
+    for (let i = 1; i <= 60; i++) core.publishTopicMessage(`t/${i % 3}`, 'x'.repeat(1000));
+    const stats = core.stats();
+    assert.ok(stats.historyBytes <= 30_000 && stats.historyBytes > 25_000, JSON.stringify(stats));
+    assert.equal(stats.heldBytes, stats.historyBytes, 'what history holds is held by the broker');
+    assert.equal(stats.budgetRefusals, 0, 'history making room for itself is no refusal');
+    void core.engine.close();
   });
 
   it('a message bigger than the whole cap is not kept, and a resume says it was lost', () => {
@@ -334,7 +342,7 @@ describe('a replay answered later (as from Redis)', () => {
 describe('a replay bigger than a backlog', () => {
   it('goes out as the subscriber reads it, with what is published meanwhile after it, and no slow-consumer close', async () => {
     const limits = { ...LIMITS, maxBufferedBytes: 1000 };
-    const core = new BrokerCore(limits, (events) => new MemoryEngine(events, { size: 100, ttlMs: 60_000, budget: cappedBudget(1 << 20) }));
+    const core = coreWith({ size: 100 }, limits);
     const first = new IdReceiver();
     core.subscribeValidTopic('t', first);
     for (let i = 1; i <= 30; i++) core.publishTopicMessage('t', `${i}`.padStart(100, '.'));

@@ -22,6 +22,7 @@ import type { Receiver } from '../receiver.ts';
 import { CLOSE_SLOW_CONSUMER } from '../core/delivery.ts';
 import type { BrokerContext } from './context.ts';
 import { clock, type Session } from './sessions.ts';
+import { CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED, atExpiry } from './auth/expiry.ts';
 import { toBase64 } from './base64.ts';
 import { RAW, type StreamOptions } from './stream-options.ts';
 import { sseWantsIds, withIds } from './sse-ids.ts';
@@ -32,6 +33,8 @@ const encoder = new TextEncoder();
 const SSE_EVENT = Object.freeze({ transport: 'sse-event' });
 
 const PING = encoder.encode(': ping\n\n');
+/** The last event of a stream whose token expired (then the stream ends). */
+const EXPIRED = encoder.encode(`event: error\ndata: ${TOKEN_EXPIRED}\n\n`);
 /**
  * Sent as soon as the stream opens: some HTTP layers (Bun's) hold the response head back until
  * the body's first bytes, and a quiet topic would leave the client without even a 200.
@@ -51,10 +54,11 @@ export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = Object.fre
 /**
  * Opens an SSE subscription to `topic` (already validated, capacity already checked) and
  * returns the streaming response. `signal` is the request's: when the client goes away the
- * subscriber is removed at once.
+ * subscriber is removed at once. At `expiresAt` (the token's expiry) the stream ends.
  */
-export function eventStreamResponse(ctx: BrokerContext, topic: string, signal?: AbortSignal, stream: StreamOptions = RAW): Response {
+export function eventStreamResponse(ctx: BrokerContext, topic: string, signal?: AbortSignal, expiresAt?: number, stream: StreamOptions = RAW): Response {
   const session = new EventStreamSession(ctx, topic, signal, stream);
+  session.endAt(expiresAt);
   return new Response(session.stream, { status: 200, headers: EVENT_STREAM_HEADERS });
 }
 
@@ -86,6 +90,7 @@ class EventStreamSession implements Session {
   #queuedTotal = 0;
   #handedTotal = 0;
   #pingMark = 0;
+  #cancelExpiry: (() => void) | undefined;
 
   readonly #onAbort = () => this.#end();
 
@@ -129,6 +134,16 @@ class EventStreamSession implements Session {
     this.#write(PING);
     this.#pingMark = this.#queuedTotal;
     this.#checkPingTaken();
+  }
+
+  /** At the token's expiry: `event: error` (`token expired`), then the end of the stream. */
+  endAt(expiresAt: number | undefined): void {
+    // A client already gone (the request aborted before the stream opened) needs no timer.
+    if (this.#ended) return;
+    this.#cancelExpiry = atExpiry(expiresAt, () => {
+      this.#write(EXPIRED);
+      this.#close(CLOSE_TOKEN_EXPIRED);
+    });
   }
 
   /** Cuts the connection without ending the stream cleanly (dead or stalled client). */
@@ -228,6 +243,7 @@ class EventStreamSession implements Session {
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#cancelExpiry?.();
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#signal?.removeEventListener('abort', this.#onAbort);

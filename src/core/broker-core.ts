@@ -15,6 +15,8 @@ import { Delivery } from './delivery.ts';
 import { Subscriptions } from './subscriptions.ts';
 import { Bus } from './bus.ts';
 import { PushPull, type PushResult } from './push-pull.ts';
+import { HeldBytes } from './held-bytes.ts';
+import { TopicCount } from './topic-count.ts';
 import { RELAYED, type Engine, type EngineFactory, type EngineLifecycle, type ReceiverKind } from './engine.ts';
 import { resume, type ResumeHost } from './resume.ts';
 import { MemoryEngine } from './memory-engine.ts';
@@ -22,6 +24,10 @@ import { MemoryEngine } from './memory-engine.ts';
 export interface CoreLimits extends TopicLimits {
   maxBufferedBytes: number;
   pushQueueLimit: number;
+  /** Bytes one push topic's queue holds (default: unbounded, for in-process use and tests). */
+  pushQueueBytes?: number;
+  /** Bytes the broker holds for clients at once (default: unbounded). */
+  maxHeldBytes?: number;
 }
 
 /**
@@ -37,6 +43,12 @@ type Attachment = { kind: ReceiverKind; topic: string };
 export class BrokerCore {
   /** Live connections and totals; the transports count their own connections here too. */
   readonly counters = new Counters();
+  /**
+   * The broker's byte budget (`maxHeldBytes`): queued pushes reserve from it; so must anything
+   * else held for clients (POST bodies being read, history), reached as `core.budget`.
+   */
+  readonly budget: HeldBytes;
+  readonly #topics: TopicCount;
   readonly #delivery: Delivery;
   readonly #subscriptions: Subscriptions;
   readonly #bus: Bus;
@@ -61,9 +73,23 @@ export class BrokerCore {
       // Not in the middle of the delivery that closed the seam: that one goes out individually.
       (receiver) => queueMicrotask(() => this.#promote(receiver)),
     );
-    this.#subscriptions = new Subscriptions(this.#delivery);
-    this.#bus = new Bus(this.#delivery);
-    this.#pushPull = new PushPull(this.#delivery, limits.pushQueueLimit);
+    this.budget = new HeldBytes(limits.maxHeldBytes ?? Number.POSITIVE_INFINITY);
+    // Each registry reports its topics as they come and go, so `stats()` does not walk them.
+    this.#topics = new TopicCount([
+      (name) => this.#subscriptions.has(name),
+      (name) => this.#bus.has(name),
+      (name) => this.#pushPull.has(name),
+    ]);
+    const refusedForBytes = () => void this.counters.budgetRefusals++;
+    this.#subscriptions = new Subscriptions(this.#delivery, this.#topics);
+    this.#bus = new Bus(this.#delivery, this.#topics);
+    this.#pushPull = new PushPull(
+      this.#delivery,
+      { queueLimit: limits.pushQueueLimit, queueBytes: limits.pushQueueBytes ?? Number.POSITIVE_INFINITY },
+      this.budget,
+      refusedForBytes,
+      this.#topics,
+    );
     this.#engine = engine({
       deliverPublish: (topic, message) => this.#deliverPublish(topic, message),
       deliverStamped: (stream, message, samePublish) => this.#subscriptions.deliverStream(stream, message, samePublish),
@@ -74,7 +100,9 @@ export class BrokerCore {
       forwardFailed: (count) => {
         this.counters.forwardFailures += count;
       },
+      refusedForBytes,
       ancestorsOf: (topic) => this.#ancestorsOf(topic),
+      budget: this.budget,
     });
     this.#resumeHost = {
       delivery: this.#delivery,
@@ -271,10 +299,8 @@ export class BrokerCore {
     return list;
   }
 
+  /** O(1) in the number of topics and clients: every figure is kept as things change. */
   stats(): BrokerStats {
-    const topics = new Set<string>(this.#subscriptions.topicNames());
-    for (const name of this.#bus.topicNames()) topics.add(name);
-    for (const name of this.#pushPull.topicNames()) topics.add(name);
     const c = this.counters;
     const history = this.#engine.historyStats?.();
     return {
@@ -284,7 +310,7 @@ export class BrokerCore {
       peers: c.peers,
       pushers: c.pushers,
       pullers: c.pullers,
-      topics: topics.size,
+      topics: this.#topics.count,
       queued: this.#pushPull.queued,
       messagesIn: c.messagesIn,
       messagesOut: c.messagesOut,
@@ -292,6 +318,8 @@ export class BrokerCore {
       uptimeSeconds: Math.floor((Date.now() - c.startedAt) / 1000),
       refused: c.refused,
       forwardFailures: c.forwardFailures,
+      heldBytes: this.budget.held,
+      budgetRefusals: c.budgetRefusals + this.budget.refusals,
       historyTopics: history?.topics ?? 0,
       historyMessages: history?.messages ?? 0,
       historyBytes: history?.bytes ?? 0,

@@ -24,12 +24,15 @@
  *   delivers a stream in the one order its ids have.
  * - **push/pull: each message goes to exactly one puller**, round robin over every puller of the
  *   topic (every node's, in the order they joined). While no puller is reachable it waits,
- *   bounded by `pushQueueLimit` (a full queue refuses, never drops); once handed to a node it is
- *   at most once.
+ *   bounded by `pushQueueLimit`, `pushQueueBytes` and `maxHeldBytes` (a full queue refuses,
+ *   never drops); once handed to a node it is at most once. A push refused (`full`,
+ *   `full-bytes`, `over-budget`, `timeout`, or `unavailable` because Redis refuses writes) is
+ *   never delivered afterwards; only a connection lost mid-push leaves its fate unknown.
  */
 import type { BrokerMessage } from '../message.ts';
 import type { Receiver } from '../receiver.ts';
 import type { StampedMessage, StreamGap } from '../stamped.ts';
+import type { ByteBudget } from './byte-budget.ts';
 import type { PushResult } from './push-pull.ts';
 
 /** Receivers whose topics an engine follows across nodes (pullers are followed one by one). */
@@ -138,8 +141,12 @@ export interface EngineEvents {
   takeLocalQueue(): Array<[topic: string, messages: BrokerMessage[]]>;
   /** Counts messages that could not be carried to other nodes (`forwardFailures` in `/stats`). */
   forwardFailed(count: number): void;
+  /** Counts a push the engine refused for bytes (`pushQueueBytes`, `maxHeldBytes`): `budgetRefusals`. */
+  refusedForBytes(): void;
   /** `topic` and its ancestors, `topic` first (cached by the core). */
   ancestorsOf(topic: string): readonly string[];
+  /** The broker's byte budget (`maxHeldBytes`), for what the engine holds in this process (history). */
+  readonly budget: ByteBudget;
 }
 
 /** Builds the engine of one core; the core calls it once, at construction. */

@@ -16,7 +16,8 @@
 import type { BrokerMessage } from '../message.ts';
 import type { Engine, EngineEvents, HistoryStats, Publication, Recovery } from './engine.ts';
 import type { PushResult } from './push-pull.ts';
-import { MemoryHistory, type HistoryLimits } from './history/memory-history.ts';
+import { MemoryHistory, type HistoryOptions } from './history/memory-history.ts';
+import { cappedBudget } from './history/capped-budget.ts';
 
 export class MemoryEngine implements Engine {
   readonly #events: EngineEvents;
@@ -25,10 +26,15 @@ export class MemoryEngine implements Engine {
   readonly recover: ((topic: string, since: string) => Recovery) | undefined;
   readonly historyStats: (() => HistoryStats) | undefined;
 
-  /** `history`: keep history with these limits; without it the engine keeps none. */
-  constructor(events: EngineEvents, history?: HistoryLimits) {
+  /**
+   * `history`: keep history with these limits, its bytes reserved from the broker's budget
+   * (`events.budget`) within `maxBytes`; without it the engine keeps none.
+   */
+  constructor(events: EngineEvents, history?: HistoryOptions) {
     this.#events = events;
-    const kept = (this.#history = history ? new MemoryHistory(history) : undefined);
+    const kept = (this.#history = history
+      ? new MemoryHistory({ size: history.size, ttlMs: history.ttlMs, budget: cappedBudget(history.maxBytes, events.budget) })
+      : undefined);
     // Present only with history, as the contract says (the core asks whether they are there).
     this.stamp = kept && ((topic, message) => kept.append(topic, events.ancestorsOf(topic), message));
     this.recover = kept && ((topic, since) => kept.recover(topic, since));

@@ -17,6 +17,7 @@ import { formatStreamId, parseStreamId, StampedMessage } from '../stamped.ts';
 import type { Delivery } from './delivery.ts';
 import type { Recovery } from './engine.ts';
 import { newEpoch } from './epochs.ts';
+import type { TopicEvents } from './topic-count.ts';
 
 let publishSequence = 0;
 
@@ -62,7 +63,10 @@ class TopicSubscribers {
 export class Subscriptions {
   readonly #byTopic = new Map<string, TopicSubscribers>();
 
-  constructor(private readonly delivery: Delivery) {}
+  constructor(
+    private readonly delivery: Delivery,
+    private readonly topics?: TopicEvents,
+  ) {}
 
   /**
    * Returns false if the receiver was already subscribed to this topic. `individually`: not
@@ -70,7 +74,10 @@ export class Subscriptions {
    */
   add(topic: string, receiver: Receiver, individually = false): boolean {
     let entry = this.#byTopic.get(topic);
-    if (!entry) this.#byTopic.set(topic, (entry = new TopicSubscribers()));
+    if (!entry) {
+      this.#byTopic.set(topic, (entry = new TopicSubscribers()));
+      this.topics?.created(topic);
+    }
     if (entry.has(receiver)) return false;
     const stamped = receiver.deliverStamped !== undefined;
     const broadcaster = individually ? undefined : receiver.broadcaster;
@@ -122,7 +129,10 @@ export class Subscriptions {
     } else if (stamped || !entry.each.delete(receiver)) {
       return false;
     }
-    if (--entry.size === 0) this.#byTopic.delete(topic);
+    if (--entry.size === 0) {
+      this.#byTopic.delete(topic);
+      this.topics?.deleted(topic);
+    }
     return true;
   }
 
@@ -216,9 +226,5 @@ export class Subscriptions {
     if (position.offset === entry.offset) return { entries: [] };
     const until = formatStreamId(entry.epoch, entry.offset);
     return { entries: [], gap: { topic, since, reason: 'off', missed: entry.offset - position.offset, until } };
-  }
-
-  topicNames(): IterableIterator<string> {
-    return this.#byTopic.keys();
   }
 }

@@ -11,6 +11,7 @@ export const DEMO_MARKUP = String.raw`
       <input id="broker-url" type="url" spellcheck="false" required>
       <button id="broker-use" type="submit">Use</button>
     </div>
+    <input id="broker-token" type="password" aria-label="Token" placeholder="token (JWT), when the broker wants one" spellcheck="false">
     <p class="hint">Every new connection and the stats below use this broker. A page served by one broker can talk to another.</p>
   </form>
   <section id="stats" class="stats" aria-label="Broker statistics">

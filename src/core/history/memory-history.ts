@@ -22,8 +22,16 @@ export interface HistoryLimits {
   size: number;
   /** How long a message is kept, in ms. */
   ttlMs: number;
-  /** Where every byte held is reserved; refused, the oldest messages go first. */
+  /** Where every byte held is reserved (capped-budget.ts); refused, the oldest messages go first. */
   budget: ByteBudget;
+}
+
+/** The history options as the memory engine takes them (it builds the budget). */
+export interface HistoryOptions {
+  size: number;
+  ttlMs: number;
+  /** `historyMaxBytes`: history's share of the broker's byte budget. */
+  maxBytes: number;
 }
 
 /** What one publish costs besides its payload and topic (the record, its arrays). */

@@ -20,6 +20,10 @@ export interface RedisNames {
   cursor(topic: string): string;
   /** Messages waiting while no puller is reachable anywhere. */
   queue(topic: string): string;
+  /** Bytes of the messages in `queue(topic)` (what `pushQueueBytes` bounds); gone with the queue. */
+  queueBytes(topic: string): string;
+  /** Bytes held in every push queue of the cluster, bookkeeping included (what `maxHeldBytes` bounds). */
+  readonly heldBytes: string;
   /** History: the stream of `topic` (history-scripts.ts; the scripts name it from the prefix too). */
   historyStream(topic: string): string;
   /** History: the epoch and last offset of `topic`'s stream. */
@@ -40,6 +44,8 @@ export function redisNames(database: number): RedisNames {
     pullers: (topic) => `${prefix}pullers:${topic}`,
     cursor: (topic) => `${prefix}cursor:${topic}`,
     queue: (topic) => `${prefix}queue:${topic}`,
+    queueBytes: (topic) => `${prefix}qbytes:${topic}`,
+    heldBytes: `${prefix}held`,
     historyStream: (topic) => `${prefix}hist:${topic}`,
     historyMeta: (topic) => `${prefix}hmeta:${topic}`,
   };
