@@ -40,6 +40,15 @@ export const optionsShape = {
   pushQueueLimit: z.number().int().nonnegative()
     .default(10000)
     .describe('Messages a push topic holds while no puller is connected; past it POST gets `503` and a WebSocket pusher is closed with `1013`. CLI `--push-queue-limit`.'),
+  maxPostsInFlight: positiveInt()
+    .default(256)
+    .describe('POST requests being read or handled at once; past it a POST gets `503` with `Retry-After: 1`. CLI `--max-posts-in-flight`.'),
+  headersTimeout: z.number().positive().max(86400)
+    .default(10)
+    .describe('Seconds a client may take to send a request line and headers; past it the connection is dropped (Node answers `408`). Node and Bun. CLI `--headers-timeout`.'),
+  bodyTimeout: z.number().positive().max(86400)
+    .default(30)
+    .describe('Seconds a POST body may take to arrive once its headers are in; past it the POST gets `408` and the connection is closed. CLI `--body-timeout`.'),
   maxTopicDepth: positiveInt()
     .default(32)
     .describe('Most `/`-separated segments in a topic. CLI `--max-topic-depth`.'),

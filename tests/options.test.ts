@@ -34,6 +34,9 @@ describe('options schema', () => {
       pingInterval: 30,
       inactivityTimeout: 1200,
       pushQueueLimit: 10000,
+      maxPostsInFlight: 256,
+      headersTimeout: 10,
+      bodyTimeout: 30,
       maxTopicDepth: 32,
       maxTopicLength: 1024,
     });
@@ -74,6 +77,12 @@ describe('options schema', () => {
     refused({ pingInterval: 0 }, /^pingInterval: /);
     refused({ inactivityTimeout: -5 }, /^inactivityTimeout: /);
     refused({ pushQueueLimit: -1 }, /^pushQueueLimit: /);
+    refused({ maxPostsInFlight: 0 }, /^maxPostsInFlight: /);
+    refused({ maxPostsInFlight: 2.5 }, /^maxPostsInFlight: /);
+    refused({ headersTimeout: 0 }, /^headersTimeout: /);
+    refused({ bodyTimeout: -1 }, /^bodyTimeout: /);
+    // setTimeout fires at once past 2^31 ms: a day is the most either timeout takes.
+    refused({ bodyTimeout: 86401 }, /^bodyTimeout: /);
     refused({ maxTopicDepth: 0 }, /^maxTopicDepth: /);
     refused({ maxTopicLength: 2.5 }, /^maxTopicLength: /);
     refused({ listen: [] }, /^listen: /);

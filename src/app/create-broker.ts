@@ -27,6 +27,7 @@ import { defaultLog, errorResponse, type BrokerContext } from './context.ts';
 import { checkOrigin, checkTopic, isUpgrade, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
 import { ConnectionLimit } from './connection-limit.ts';
 import { readMessageBody } from './read-body.ts';
+import { PostsInFlight } from './posts-in-flight.ts';
 import { SessionRegistry } from './sessions.ts';
 import { standardTransport } from './socket-session.ts';
 import type { SocketTransport } from './transport.ts';
@@ -117,6 +118,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
   };
 
   // Routes on the path with dot segments resolved, as URL parsing resolves them (dot-segments.ts).
+  const postsInFlight = new PostsInFlight(options.maxPostsInFlight);
   const app = new Hono({ getPath: brokerGetPath });
   // Mounted in a host app, the broker still answers as it does standalone: dot segments the host
   // routed as sent, and HEAD (never a body, never a 500).
@@ -193,9 +195,11 @@ export function createBroker(init: CreateBrokerInit): Broker {
   app.get('/', (c) => (options.mode === 'development' ? c.html(demoPage()) : c.notFound()));
   addDebugHeapRoute(app, debugHeap);
 
-  app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  // `c.req.path` is read off the URL as text: `new URL(c.req.url)` throws on what some runtimes
+  // let through (Bun: `Host: x:99999`), which turned a 404 into a 500.
+  app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
-    ctx.log(`error on ${c.req.method} ${new URL(c.req.url).pathname}: ${error instanceof Error ? error.message : String(error)}`);
+    ctx.log(`error on ${c.req.method} ${c.req.path}: ${error instanceof Error ? error.message : String(error)}`);
     return errorResponse(500, 'internal error');
   });
 
@@ -204,15 +208,27 @@ export function createBroker(init: CreateBrokerInit): Broker {
     if (refusedOrigin) return refusedOrigin;
     const topic = checkTopic(ctx, c, kind);
     if (!topic.ok) return topic.response;
-    const body = await readMessageBody(c.req.raw, options.maxMessageSize);
-    if (!body.ok) {
-      // An unreadable body means the client went away or sent what the HTTP layer itself refused
-      // (and logged): one line per refused client, not two.
-      if (body.status === 413) ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);
-      // The body may not have been read to its end: the connection must not carry another request.
-      return errorResponse(body.status, body.error, { connection: 'close' });
+    // Counted from before the body is read until the answer is ready (posts-in-flight.ts).
+    if (!postsInFlight.tryEnter()) {
+      core.counters.refused++;
+      ctx.log(`refused POST ${kind}: 503 maxPostsInFlight (${options.maxPostsInFlight}) reached`);
+      // The body is not read: the connection must not carry another request.
+      return errorResponse(503, `too many POSTs in flight (maxPostsInFlight ${options.maxPostsInFlight})`, { 'retry-after': '1', connection: 'close' });
     }
-    return (await send(topic.topic.name, body.data)) ?? c.body(null, 200);
+    try {
+      const body = await readMessageBody(c.req.raw, options.maxMessageSize, undefined, { timeoutMs: options.bodyTimeout * 1000 });
+      if (!body.ok) {
+        // An unreadable body means the client went away or sent what the HTTP layer itself refused
+        // (and logged): one line per refused client, not two.
+        if (body.status !== 400) ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);
+        if (body.status === 503) core.counters.refused++;
+        // The body may not have been read to its end: the connection must not carry another request.
+        return errorResponse(body.status, body.error, { connection: 'close', ...(body.status === 503 ? { 'retry-after': '1' } : {}) });
+      }
+      return (await send(topic.topic.name, body.data)) ?? c.body(null, 200);
+    } finally {
+      postsInFlight.leave();
+    }
   }
 
   // The routes validate topics before they reach the core; the public API must too.

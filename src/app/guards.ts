@@ -64,7 +64,7 @@ export function checkOrigin(ctx: BrokerContext, c: Context, required: boolean): 
   if (!required && origin === undefined) return undefined;
   if (ctx.originAllowed(origin)) return undefined;
   ctx.core.counters.refused++;
-  ctx.log(`refused ${c.req.method} ${new URL(c.req.url).pathname}: 401 origin ${JSON.stringify(origin ?? null)}`);
+  ctx.log(`refused ${c.req.method} ${c.req.path}: 401 origin ${JSON.stringify(origin ?? null)}`);
   return errorResponse(401, 'Origin check failed');
 }
 

@@ -20,6 +20,7 @@ import { bunTransport } from './session.ts';
 import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { EVENT_STREAM_HEADERS } from '../../app/sse.ts';
 import { bunBackpressureLimit, nativeFanout } from './native-fanout.ts';
+import { internalError, refuseUnroutable } from './bad-requests.ts';
 
 export { ListenError } from '../../serve/listen-error.ts';
 export type { RunningBroker };
@@ -31,7 +32,7 @@ export interface BunServeInit extends ServeInput, Partial<Pick<CreateBrokerInit,
 /** Starts the broker on every `listen` address. Rejects with a `ListenError` (e.g. port in use). */
 export function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
   const { transport, ...serveInput } = input;
-  return serveOnRuntime(serveInput, (options) => {
+  return serveOnRuntime(serveInput, (options, log) => {
     const pingMode = pingModeFor(options.pingInterval);
     const fanout = nativeFanout(options.maxBufferedBytes);
     const sessions = bunTransport(pingMode, transport ?? fanout.transport);
@@ -56,7 +57,15 @@ export function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
         const server = Bun.serve({
           hostname,
           port,
+          // Never Bun's development error page (source lines and paths) to a client.
+          development: false,
+          error: internalError(log),
+          // Bun closes a connection whose request has not fully arrived after this many seconds,
+          // counted from the request's start (a head or body trickled byte by byte included).
+          idleTimeout: bunIdleTimeout(options.headersTimeout),
           fetch: async (request, server) => {
+            const refused = refuseUnroutable(request, log);
+            if (refused) return refused;
             const response = await broker.app.fetch(request, { server });
             // Bun ends a response that sends nothing for `idleTimeout` (10 s); an SSE stream is
             // quiet between messages and pings, and its liveness is the broker's (see sse.ts).
@@ -70,6 +79,11 @@ export function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
       },
     };
   });
+}
+
+/** Bun takes whole seconds, 1 to 255 (0 would turn the timer off). */
+function bunIdleTimeout(seconds: number): number {
+  return Math.min(255, Math.max(1, Math.ceil(seconds)));
 }
 
 function boundServer(server: Bun.Server<BunWebSocketData>, port: number): BoundServer {

@@ -1,0 +1,54 @@
+/**
+ * The Node HTTP server for plain requests: `@hono/node-server`'s request listener on Node's
+ * `http`, with two things its `createAdaptorServer` does not let the broker set:
+ *
+ * - Timeouts, so a client cannot hold a request open by sending it slowly. Node's defaults (60 s
+ *   for the head, 300 s for the whole request, checked only every 30 s) let 2,000 POSTs that
+ *   held back their last byte keep 2 GB for five minutes. Here the head must arrive within
+ *   `headersTimeout` and the whole request within `headersTimeout + bodyTimeout`, checked every
+ *   second (Node scans only the connections with a request still arriving). The app's own body
+ *   deadline (read-body.ts) answers 408 first; Node's is the backstop for what the app never
+ *   sees.
+ * - JSON refusals for requests node-server cannot turn into a fetch `Request` (a backslash in
+ *   the path, `OPTIONS *`, an invalid Host): node-server answers those with an empty 400.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { getRequestListener } from '@hono/node-server';
+import type { BrokerOptions } from '../../options.ts';
+import { errorResponse } from '../../app/context.ts';
+import { writeResponse } from './raw-response.ts';
+
+/** How often Node looks for requests past their deadline: the timeouts' granularity. */
+const TIMEOUT_CHECK_MS = 1000;
+
+export function brokerHttpServer(fetch: (request: Request) => Response | Promise<Response>, options: BrokerOptions, log: (line: string) => void): Server {
+  const listener = getRequestListener(fetch, {
+    errorHandler: (error) => {
+      const message = error instanceof Error ? error.message : String(error);
+      // node-server wraps what it could not read of the request as a RequestError.
+      if (error instanceof Error && error.name === 'RequestError') {
+        log(`refused request: 400 ${message}`);
+        return errorResponse(400, `bad request (${message})`, { connection: 'close' });
+      }
+      log(`error: ${message}`);
+      return errorResponse(500, 'internal error');
+    },
+  });
+  const headersMs = options.headersTimeout * 1000;
+  const server = createServer(
+    {
+      headersTimeout: headersMs,
+      requestTimeout: headersMs + options.bodyTimeout * 1000,
+      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, headersMs),
+    },
+    listener,
+  );
+  // Node hands CONNECT to a 'connect' listener and, without one, drops the socket unanswered.
+  // No route takes CONNECT: the 404 every other unknown method gets.
+  server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    void writeResponse(socket, errorResponse(404, `no route for ${request.method} ${request.url}`));
+  });
+  return server;
+}
