@@ -26,7 +26,7 @@ import { parseTopic } from '../topic.ts';
 import { defaultLog, errorResponse, type BrokerContext } from './context.ts';
 import { checkOrigin, checkTopic, isUpgrade, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
 import { ConnectionLimit } from './connection-limit.ts';
-import { readMessageBody } from './read-body.ts';
+import { readMessageBody, refuseDeclaredLength, type BodyResult } from './read-body.ts';
 import { PostsInFlight } from './posts-in-flight.ts';
 import { SessionRegistry } from './sessions.ts';
 import { standardTransport } from './socket-session.ts';
@@ -208,6 +208,8 @@ export function createBroker(init: CreateBrokerInit): Broker {
     if (refusedOrigin) return refusedOrigin;
     const topic = checkTopic(ctx, c, kind);
     if (!topic.ok) return topic.response;
+    const declaredTooLarge = refuseDeclaredLength(c.req.raw, options.maxMessageSize);
+    if (declaredTooLarge && !declaredTooLarge.ok) return refusedBody(kind, declaredTooLarge);
     // Counted from before the body is read until the answer is ready (posts-in-flight.ts).
     if (!postsInFlight.tryEnter()) {
       core.counters.refused++;
@@ -217,18 +219,20 @@ export function createBroker(init: CreateBrokerInit): Broker {
     }
     try {
       const body = await readMessageBody(c.req.raw, options.maxMessageSize, undefined, { timeoutMs: options.bodyTimeout * 1000 });
-      if (!body.ok) {
-        // An unreadable body means the client went away or sent what the HTTP layer itself refused
-        // (and logged): one line per refused client, not two.
-        if (body.status !== 400) ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);
-        if (body.status === 503) core.counters.refused++;
-        // The body may not have been read to its end: the connection must not carry another request.
-        return errorResponse(body.status, body.error, { connection: 'close', ...(body.status === 503 ? { 'retry-after': '1' } : {}) });
-      }
+      if (!body.ok) return refusedBody(kind, body);
       return (await send(topic.topic.name, body.data)) ?? c.body(null, 200);
     } finally {
       postsInFlight.leave();
     }
+  }
+
+  function refusedBody(kind: RouteKind, body: Extract<BodyResult, { ok: false }>): Response {
+    // An unreadable body means the client went away or sent what the HTTP layer itself refused
+    // (and logged): one line per refused client, not two.
+    if (body.status !== 400) ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);
+    if (body.status === 503) core.counters.refused++;
+    // The body may not have been read to its end: the connection must not carry another request.
+    return errorResponse(body.status, body.error, { connection: 'close', ...(body.status === 503 ? { 'retry-after': '1' } : {}) });
   }
 
   // The routes validate topics before they reach the core; the public API must too.

@@ -34,9 +34,19 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  */
 export const DRAIN_ALLOWANCE_BYTES = 1024 * 1024;
 
-export async function readMessageBody(request: Request, maxBytes: number, budget: ByteBudget = UNLIMITED_BUDGET, limits: BodyLimits = {}): Promise<BodyResult> {
+/**
+ * The 413 for a body whose declared Content-Length is past the limit and the drain allowance:
+ * known from the head alone, before any byte (or any place among the POSTs in flight) is taken.
+ */
+export function refuseDeclaredLength(request: Request, maxBytes: number): BodyResult | undefined {
   const declared = declaredLength(request);
-  if (declared !== undefined && declared > maxBytes + DRAIN_ALLOWANCE_BYTES) return tooLarge(maxBytes);
+  return declared !== undefined && declared > maxBytes + DRAIN_ALLOWANCE_BYTES ? tooLarge(maxBytes) : undefined;
+}
+
+export async function readMessageBody(request: Request, maxBytes: number, budget: ByteBudget = UNLIMITED_BUDGET, limits: BodyLimits = {}): Promise<BodyResult> {
+  const refused = refuseDeclaredLength(request, maxBytes);
+  if (refused) return refused;
+  const declared = declaredLength(request);
   const buffer = new BodyBuffer(maxBytes, declared !== undefined && declared <= maxBytes ? declared : undefined, budget);
   try {
     const outcome = await readInto(request.body, buffer, maxBytes, limits.timeoutMs);

@@ -60,9 +60,11 @@ export function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
           // Never Bun's development error page (source lines and paths) to a client.
           development: false,
           error: internalError(log),
-          // Bun closes a connection whose request has not fully arrived after this many seconds,
-          // counted from the request's start (a head or body trickled byte by byte included).
-          idleTimeout: bunIdleTimeout(options.headersTimeout),
+          // Bun ends a request whose body has not fully arrived after about this many seconds,
+          // however it trickles in (checked every 4 s), and closes keep-alive connections idle as
+          // long. A second past `bodyTimeout`, so the app's own 408 (read-body.ts) comes first.
+          // Heads are Bun's alone: it drops an unfinished head after 10 to 12 s, whatever is set.
+          idleTimeout: bunIdleTimeout(options.bodyTimeout + 1),
           fetch: async (request, server) => {
             const refused = refuseUnroutable(request, log);
             if (refused) return refused;
