@@ -17,37 +17,11 @@ import { nodeCli, waitForStats, type Launcher, type RunningServer } from './help
 import { bunCli } from './helpers/runtimes.ts';
 import { rawExchange, statusOf, tcpConnect } from './helpers/raw-ws.ts';
 import { assertAlive, assertNoStackTrace, waitForOutput } from './helpers/checks.ts';
+import { BAD_REQUESTS, LEAVING_REQUESTS, NODE_ONLY_BAD_REQUESTS } from './helpers/bad-requests.ts';
 
 const T = { timeout: 60_000 };
-const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
-const WEBSOCKET = `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${KEY}\r\n`;
-
-/** Requests every runtime must answer with a 4xx JSON body. */
-const BAD_REQUESTS = [
-  'GET /stats HTTP/1.1\r\nHost: a b\r\n\r\n',
-  'GET /nothing HTTP/1.1\r\nHost: a b\r\n\r\n',
-  'GET /nothing HTTP/1.1\r\nHost: x:99999\r\n\r\n',
-  'GET /nothing HTTP/1.1\r\nHost: x:99999\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n',
-  'GET /sub/a HTTP/1.1\r\nHost: x:99999\r\nAccept: text/event-stream\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n',
-  `GET /sub/a HTTP/1.1\r\nHost: x:99999\r\n${WEBSOCKET}\r\n`,
-  `GET /sub/a HTTP/1.1\r\nHost: a b\r\n${WEBSOCKET}\r\n`,
-  'GET /sub/a HTTP/1.1\r\nHost: a b\r\nAccept: text/event-stream\r\n\r\n',
-  'POST /pub/a HTTP/1.1\r\nHost: x:99999\r\nContent-Length: 2\r\n\r\nhi',
-  'POST /nothing HTTP/1.1\r\nHost: a%b\r\nContent-Length: 2\r\n\r\nhi',
-  'CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n',
-  'CONNECT /sub/a HTTP/1.1\r\nHost: x\r\n\r\n',
-  'GET /a\\b HTTP/1.1\r\nHost: x\r\n\r\n',
-  'GET /pub/a\\..\\b HTTP/1.1\r\nHost: x\r\n\r\n',
-];
-
-/** Node's own: Bun answers `OPTIONS *` in its parser (a bare 400) and completes HTTP/1.0 upgrades. */
-const NODE_ONLY = [
-  'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n',
-  `GET /sub/a HTTP/1.0\r\nHost: x\r\n${WEBSOCKET}\r\n`,
-];
-
 const RUNTIMES: Array<[string, Launcher, string[]]> = [
-  ['node CLI', nodeCli, [...BAD_REQUESTS, ...NODE_ONLY]],
+  ['node CLI', nodeCli, [...BAD_REQUESTS, ...NODE_ONLY_BAD_REQUESTS]],
   ['bun CLI', bunCli, BAD_REQUESTS],
 ];
 
@@ -87,17 +61,11 @@ for (const [name, launch, requests] of RUNTIMES) {
 
     it('clients that leave mid-request (half a head, half a body; closed or reset) are not logged', T, async () => {
       const linesBefore = server.output().split('\n').length;
-      const leavers = [
-        'GET /stats HTTP/1.1\r\nHost: x\r\nX-Half: y',
-        'POST /pub/leave HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf a body',
-        'POST /pub/leave HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3\r\nab',
-        `GET /sub/leave HTTP/1.1\r\nHost: x\r\n${WEBSOCKET}`,
-      ];
       await Promise.all(
         Array.from({ length: 200 }, async (_, i) => {
           const socket = await tcpConnect(server.httpUrl);
           socket.on('error', () => {});
-          await new Promise<void>((resolve) => socket.write(leavers[i % leavers.length]!, () => resolve()));
+          await new Promise<void>((resolve) => socket.write(LEAVING_REQUESTS[i % LEAVING_REQUESTS.length]!, () => resolve()));
           await new Promise((resolve) => setTimeout(resolve, 50));
           // Half of them close their side politely (FIN), half reset the connection.
           if (i % 2) socket.end();

@@ -21,6 +21,7 @@ import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { EVENT_STREAM_HEADERS } from '../../app/sse.ts';
 import { bunBackpressureLimit, nativeFanout } from './native-fanout.ts';
 import { internalError, refuseUnroutable } from './bad-requests.ts';
+import { debugHeapFromEnvironment } from './debug-heap.ts';
 
 export { ListenError } from '../../serve/listen-error.ts';
 export type { RunningBroker };
@@ -52,6 +53,7 @@ export function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
       upgradeWebSocket,
       transport: sessions.transport,
       loadRedisTransport: loadNodeRedisTransport,
+      debugHeap: debugHeapFromEnvironment(),
       listen(broker, hostname, port) {
         const { broadcaster, handler } = fanout.broadcasterFor(websocketHandler);
         const server = Bun.serve({

@@ -11,6 +11,7 @@
  *   sees.
  * - JSON refusals for requests node-server cannot turn into a fetch `Request` (a backslash in
  *   the path, `OPTIONS *`, an invalid Host): node-server answers those with an empty 400.
+ * - POST bodies read a socket read at a time, not a parser chunk at a time (incoming-body.ts).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -18,12 +19,21 @@ import { getRequestListener } from '@hono/node-server';
 import type { BrokerOptions } from '../../options.ts';
 import { errorResponse } from '../../app/context.ts';
 import { writeResponse } from './raw-response.ts';
+import { withIncomingBody } from './incoming-body.ts';
 
 /** How often Node looks for requests past their deadline: the timeouts' granularity. */
 const TIMEOUT_CHECK_MS = 1000;
 
-export function brokerHttpServer(fetch: (request: Request) => Response | Promise<Response>, options: BrokerOptions, log: (line: string) => void): Server {
-  const listener = getRequestListener(fetch, {
+/** The app's `fetch`, given node-server's bindings (`incoming`, `outgoing`) as its env. */
+type AppFetch = (request: Request, env: { incoming: IncomingMessage }) => Response | Promise<Response>;
+
+export function brokerHttpServer(fetch: AppFetch, options: BrokerOptions, log: (line: string) => void): Server {
+  // POST bodies read at a cost per socket read, not per chunk (incoming-body.ts).
+  const fetchWithBodies = (request: Request, env: unknown) => {
+    const bindings = env as { incoming: IncomingMessage };
+    return fetch(withIncomingBody(request, bindings.incoming), bindings);
+  };
+  const listener = getRequestListener(fetchWithBodies, {
     errorHandler: (error) => {
       const message = error instanceof Error ? error.message : String(error);
       // node-server wraps what it could not read of the request as a RequestError.
