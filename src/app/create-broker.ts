@@ -40,6 +40,7 @@ import { redisEngine } from '../engine/redis/redis-engine.ts';
 import type { RedisTransportLoader } from '../engine/redis/deferred-transport.ts';
 import { brokerGetPath, rerouteDotSegments } from './dot-segments.ts';
 import { headWithoutBody } from './head-requests.ts';
+import { refuseUnparsableUrl } from './unparsable-url.ts';
 import { addDebugHeapRoute, type HeapFigures } from './debug-heap.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
@@ -122,7 +123,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
   const app = new Hono({ getPath: brokerGetPath });
   // Mounted in a host app, the broker still answers as it does standalone: dot segments the host
   // routed as sent, and HEAD (never a body, never a 500).
-  app.use('*', rerouteDotSegments(app), headWithoutBody);
+  app.use('*', refuseUnparsableUrl(ctx), rerouteDotSegments(app), headWithoutBody);
   // Lets pages from other origins use the HTTP routes; see cors.ts for why this is safe.
   app.use('*', corsMiddleware(ctx));
 

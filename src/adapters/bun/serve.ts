@@ -20,7 +20,7 @@ import { bunTransport } from './session.ts';
 import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { EVENT_STREAM_HEADERS } from '../../app/sse.ts';
 import { bunBackpressureLimit, nativeFanout } from './native-fanout.ts';
-import { internalError, refuseUnroutable } from './bad-requests.ts';
+import { internalError } from './error-page.ts';
 import { debugHeapFromEnvironment } from './debug-heap.ts';
 
 export { ListenError } from '../../serve/listen-error.ts';
@@ -68,8 +68,6 @@ export function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
           // Heads are Bun's alone: it drops an unfinished head after 10 to 12 s, whatever is set.
           idleTimeout: bunIdleTimeout(options.bodyTimeout + 1),
           fetch: async (request, server) => {
-            const refused = refuseUnroutable(request, log);
-            if (refused) return refused;
             const response = await broker.app.fetch(request, { server });
             // Bun ends a response that sends nothing for `idleTimeout` (10 s); an SSE stream is
             // quiet between messages and pings, and its liveness is the broker's (see sse.ts).
