@@ -123,6 +123,24 @@ for (const [name, launch] of RUNTIMES) {
       assert.deepEqual((await subscriber.waitFor(2)).map((m) => m.data), ['1234567890', 'fits again']);
     }
 
+    it('a POST whose client leaves mid-body gives its place back at once (not at bodyTimeout)', T, async () => {
+      for (let round = 0; round < 3; round++) {
+        // Four clients take every place, then leave (two reset, two close their side).
+        const started = Date.now();
+        const leaving = await Promise.all(Array.from({ length: 4 }, () => HeldRequest.send(server.httpUrl, `${postHead(server.httpUrl, '/pub/gone', { 'content-length': 10 })}12345`)));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        leaving.forEach((request, i) => (i % 2 ? request.socket.resetAndDestroy() : request.socket.end()));
+        // Four places are free again before bodyTimeout (1 s here) could have freed them.
+        let statuses: number[] = [];
+        do {
+          statuses = (await Promise.all(Array.from({ length: 4 }, () => fetch(`${server.httpUrl}/pub/gone`, { method: 'POST', body: 'x' })))).map((r) => r.status);
+        } while (statuses.some((status) => status !== 200) && Date.now() - started < 900);
+        assert.deepEqual(statuses, [200, 200, 200, 200], `round ${round}: places still taken ${Date.now() - started} ms after the POSTs began`);
+        assert.ok(Date.now() - started < 1000, `round ${round}: freed only after ${Date.now() - started} ms`);
+        for (const request of leaving) request.destroy();
+      }
+    });
+
     it('a POST held at its last byte gets 408 JSON within bodyTimeout (plus a second); its place is freed', T, async () => {
       const size = 1024 * 1024;
       const request = await HeldRequest.send(server.httpUrl, Buffer.concat([Buffer.from(postHead(server.httpUrl, '/pub/held', { 'content-length': size })), Buffer.alloc(size - 1, 0x61)]));
