@@ -26,7 +26,7 @@ import { parseTopic } from '../topic.ts';
 import { defaultLog, errorResponse, type BrokerContext } from './context.ts';
 import { checkOrigin, checkTopic, isUpgrade, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
 import { ConnectionLimit } from './connection-limit.ts';
-import { readMessageBody, refuseDeclaredLength, type BodyResult } from './read-body.ts';
+import { readMessageBody, refuseDeclaredLength, type BodyRefusal } from './read-body.ts';
 import { PostsInFlight } from './posts-in-flight.ts';
 import { SessionRegistry } from './sessions.ts';
 import { standardTransport } from './socket-session.ts';
@@ -118,8 +118,8 @@ export function createBroker(init: CreateBrokerInit): Broker {
     log: logLine,
   };
 
-  // Routes on the path with dot segments resolved, as URL parsing resolves them (dot-segments.ts).
   const postsInFlight = new PostsInFlight(options.maxPostsInFlight);
+  // Routes on the path with dot segments resolved, as URL parsing resolves them (dot-segments.ts).
   const app = new Hono({ getPath: brokerGetPath });
   // Mounted in a host app, the broker still answers as it does standalone: dot segments the host
   // routed as sent, and HEAD (never a body, never a 500).
@@ -210,7 +210,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
     const topic = checkTopic(ctx, c, kind);
     if (!topic.ok) return topic.response;
     const declaredTooLarge = refuseDeclaredLength(c.req.raw, options.maxMessageSize);
-    if (declaredTooLarge && !declaredTooLarge.ok) return refusedBody(kind, declaredTooLarge);
+    if (declaredTooLarge) return refusedBody(kind, declaredTooLarge);
     // Counted from before the body is read until the answer is ready (posts-in-flight.ts).
     if (!postsInFlight.tryEnter()) {
       core.counters.refused++;
@@ -227,7 +227,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
     }
   }
 
-  function refusedBody(kind: RouteKind, body: Extract<BodyResult, { ok: false }>): Response {
+  function refusedBody(kind: RouteKind, body: BodyRefusal): Response {
     // An unreadable body means the client went away or sent what the HTTP layer itself refused
     // (and logged): one line per refused client, not two.
     if (body.status !== 400) ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);

@@ -17,7 +17,8 @@ import type { MessageData } from '../message.ts';
 import { UNLIMITED_BUDGET, type ByteBudget } from '../core/byte-budget.ts';
 import { BodyBuffer } from './body-buffer.ts';
 
-export type BodyResult = { ok: true; data: MessageData } | { ok: false; status: 400 | 408 | 413 | 503; error: string };
+export type BodyRefusal = { ok: false; status: 400 | 408 | 413 | 503; error: string };
+export type BodyResult = { ok: true; data: MessageData } | BodyRefusal;
 
 export interface BodyLimits {
   /** Milliseconds the whole body may take to arrive; unset: no deadline. */
@@ -38,7 +39,7 @@ export const DRAIN_ALLOWANCE_BYTES = 1024 * 1024;
  * The 413 for a body whose declared Content-Length is past the limit and the drain allowance:
  * known from the head alone, before any byte (or any place among the POSTs in flight) is taken.
  */
-export function refuseDeclaredLength(request: Request, maxBytes: number): BodyResult | undefined {
+export function refuseDeclaredLength(request: Request, maxBytes: number): BodyRefusal | undefined {
   const declared = declaredLength(request);
   return declared !== undefined && declared > maxBytes + DRAIN_ALLOWANCE_BYTES ? tooLarge(maxBytes) : undefined;
 }
@@ -80,7 +81,7 @@ function declaredLength(request: Request): number | undefined {
   return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
-function tooLarge(maxBytes: number): BodyResult {
+function tooLarge(maxBytes: number): BodyRefusal {
   return { ok: false, status: 413, error: `message is larger than maxMessageSize (${maxBytes} bytes)` };
 }
 
