@@ -66,6 +66,15 @@ export const optionsShape = {
   maxHeldBytes: positiveInt()
     .default(256 * 1024 * 1024)
     .describe('Bytes the broker holds for clients at once (queued pushes with their bookkeeping, POST bodies being read); past it POST gets `503` and a WebSocket pusher is closed with `1013`. In cluster mode Redis applies it to every push queue together. CLI `--max-held-bytes`.'),
+  maxPostsInFlight: positiveInt()
+    .default(256)
+    .describe('POST requests being read or handled at once; past it a POST gets `503` with `Retry-After: 1`. CLI `--max-posts-in-flight`.'),
+  headersTimeout: z.number().positive().max(86400)
+    .default(10)
+    .describe('Seconds a client may take to send a request line and headers; past it the connection is dropped (Node answers `408`). Node; Bun drops an unfinished head after 10–12 s on its own. CLI `--headers-timeout`.'),
+  bodyTimeout: z.number().positive().max(86400)
+    .default(30)
+    .describe('Seconds a POST body may take to arrive once its headers are in; past it the POST gets `408` and the connection is closed. CLI `--body-timeout`.'),
   maxTopicDepth: positiveInt()
     .default(32)
     .describe('Most `/`-separated segments in a topic. CLI `--max-topic-depth`.'),

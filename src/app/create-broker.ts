@@ -26,7 +26,8 @@ import { parseTopic } from '../topic.ts';
 import { defaultLog, errorResponse, type BrokerContext } from './context.ts';
 import { checkOrigin, checkTopic, isUpgrade, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
 import { ConnectionLimit } from './connection-limit.ts';
-import { readMessageBody } from './read-body.ts';
+import { readMessageBody, refuseDeclaredLength, type BodyRefusal } from './read-body.ts';
+import { PostsInFlight } from './posts-in-flight.ts';
 import { SessionRegistry } from './sessions.ts';
 import { standardTransport } from './socket-session.ts';
 import type { SocketTransport } from './transport.ts';
@@ -43,6 +44,7 @@ import type { RedisTransportLoader } from '../engine/redis/deferred-transport.ts
 import { brokerGetPath, rerouteDotSegments } from './dot-segments.ts';
 import { headWithoutBody } from './head-requests.ts';
 import { pushRefusal } from './push-refusal.ts';
+import { refuseUnparsableUrl } from './unparsable-url.ts';
 import { addDebugHeapRoute, type HeapFigures } from './debug-heap.ts';
 import { createAuthenticator } from './auth/verifier.ts';
 import { adminOnly, checkGrant, checkToken, tokenRequired } from './auth/guards.ts';
@@ -147,11 +149,12 @@ export function createBroker(init: CreateBrokerInit): Broker {
     log: logLine,
   };
 
+  const postsInFlight = new PostsInFlight(options.maxPostsInFlight);
   // Routes on the path with dot segments resolved, as URL parsing resolves them (dot-segments.ts).
   const app = new Hono({ getPath: brokerGetPath });
   // Mounted in a host app, the broker still answers as it does standalone: dot segments the host
   // routed as sent, and HEAD (never a body, never a 500).
-  app.use('*', rerouteDotSegments(app), headWithoutBody);
+  app.use('*', refuseUnparsableUrl(ctx), rerouteDotSegments(app), headWithoutBody);
   // Lets pages from other origins use the HTTP routes; see cors.ts for why this is safe.
   app.use('*', corsMiddleware(ctx));
 
@@ -232,9 +235,11 @@ export function createBroker(init: CreateBrokerInit): Broker {
   app.get('/client.js', (c) => c.body(CLIENT_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   addDebugHeapRoute(app, debugHeap);
 
-  app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  // `c.req.path` is read off the URL as text: `new URL(c.req.url)` throws on what some runtimes
+  // let through (Bun: `Host: x:99999`), which turned a 404 into a 500.
+  app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
-    ctx.log(`error on ${c.req.method} ${new URL(c.req.url).pathname}: ${error instanceof Error ? error.message : String(error)}`);
+    ctx.log(`error on ${c.req.method} ${c.req.path}: ${error instanceof Error ? error.message : String(error)}`);
     return errorResponse(500, 'internal error');
   });
 
@@ -247,16 +252,32 @@ export function createBroker(init: CreateBrokerInit): Broker {
     if (!topic.ok) return topic.response;
     const forbidden = checkGrant(ctx, c, access, kind, topic.topic.name);
     if (forbidden) return forbidden;
-    // TODO(issue 15, http): pass core.budget as readMessageBody's third argument once it takes a ByteBudget.
-    const body = await readMessageBody(c.req.raw, options.maxMessageSize);
-    if (!body.ok) {
-      // An unreadable body means the client went away or sent what the HTTP layer itself refused
-      // (and logged): one line per refused client, not two.
-      if (body.status === 413) ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);
-      // The body may not have been read to its end: the connection must not carry another request.
-      return errorResponse(body.status, body.error, { connection: 'close' });
+    const declaredTooLarge = refuseDeclaredLength(c.req.raw, options.maxMessageSize);
+    if (declaredTooLarge) return refusedBody(kind, declaredTooLarge);
+    // Counted from before the body is read until the answer is ready (posts-in-flight.ts).
+    if (!postsInFlight.tryEnter()) {
+      core.counters.refused++;
+      ctx.log(`refused POST ${kind}: 503 maxPostsInFlight (${options.maxPostsInFlight}) reached`);
+      // The body is not read: the connection must not carry another request.
+      return errorResponse(503, `too many POSTs in flight (maxPostsInFlight ${options.maxPostsInFlight})`, { 'retry-after': '1', connection: 'close' });
     }
-    return (await send(topic.topic.name, body.data)) ?? c.body(null, 200);
+    try {
+      // The body's bytes come out of the broker's one budget while it is read (maxHeldBytes).
+      const body = await readMessageBody(c.req.raw, options.maxMessageSize, core.budget, { timeoutMs: options.bodyTimeout * 1000 });
+      if (!body.ok) return refusedBody(kind, body);
+      return (await send(topic.topic.name, body.data)) ?? c.body(null, 200);
+    } finally {
+      postsInFlight.leave();
+    }
+  }
+
+  function refusedBody(kind: RouteKind, body: BodyRefusal): Response {
+    // An unreadable body means the client went away or sent what the HTTP layer itself refused
+    // (and logged): one line per refused client, not two.
+    if (body.status !== 400) ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);
+    if (body.status === 503) core.counters.refused++;
+    // The body may not have been read to its end: the connection must not carry another request.
+    return errorResponse(body.status, body.error, { connection: 'close', ...(body.status === 503 ? { 'retry-after': '1' } : {}) });
   }
 
   // The routes validate topics before they reach the core; the public API must too.

@@ -67,7 +67,7 @@ export function checkOrigin(ctx: BrokerContext, c: Context, required: boolean): 
   // Over TLS a plain-http page must be listed by its full origin (origin-over-tls.ts).
   if ((requestScheme(ctx, c) === 'https' ? ctx.originAllowedOverTls : ctx.originAllowed)(origin)) return undefined;
   ctx.core.counters.refused++;
-  ctx.log(`refused ${c.req.method} ${new URL(c.req.url).pathname}: 401 origin ${JSON.stringify(origin ?? null)}${fromClient(ctx, c)}`);
+  ctx.log(`refused ${c.req.method} ${c.req.path}: 401 origin ${JSON.stringify(origin ?? null)}${fromClient(ctx, c)}`);
   return errorResponse(401, 'Origin check failed');
 }
 
