@@ -1,34 +1,53 @@
 /**
- * The standalone broker on Deno: one `Deno.serve` per listen address, WebSockets through
- * `denoUpgradeWebSocket` (Deno's own pings via `idleTimeout`). The lifecycle (listen errors, `*`,
- * the cluster, shutdown) is src/serve's.
+ * The standalone broker on Deno: Deno's `node:http` and the Node adapter's WebSocket upgrades
+ * and fast send path (http-server.ts says why and what it adds), one server per listen address,
+ * behind one accept guard for the process's open-file limit (descriptors.ts). The lifecycle
+ * (listen errors, `*`, the cluster, shutdown) is src/serve's.
  */
+import type { Server } from 'node:http';
 import { serveOnRuntime, type RunningBroker, type ServeInput } from '../../serve/serve-on-runtime.ts';
 import type { BoundServer } from '../../serve/serve-runtime.ts';
-import { denoUpgradeWebSocket } from './upgrade.ts';
+import { standardTransport } from '../../app/socket-session.ts';
+import { upgradeWebSocket } from '../node/upgrade.ts';
+import { fastTransport } from '../node/fast-socket-session.ts';
 import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
+import { appServer, listen } from './http-server.ts';
+import { acceptGuardForLimit, type AcceptGuard } from './descriptors.ts';
+import { isPermissionError } from './permissions.ts';
 
 export { ListenError } from '../../serve/listen-error.ts';
 export type { RunningBroker };
 
 /** Starts the broker on every `listen` address. Rejects with a `ListenError` (e.g. port in use). */
 export function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
-  return serveOnRuntime(input, (options) => ({
-    upgradeWebSocket: denoUpgradeWebSocket({ idleTimeout: options.pingInterval }),
-    loadRedisTransport: loadNodeRedisTransport,
-    listen: (broker, hostname, port) =>
-      boundServer(Deno.serve({ hostname, port, onListen() {} }, (request, info) => broker.app.fetch(request, { info }))),
-    // A permission Deno was not given: the CLI names the flag to add (see cli.ts).
-    isForeignError: (error) => error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied,
-  }));
+  return serveOnRuntime(input, (options, log) => {
+    let guard: AcceptGuard | undefined | null = null;
+    return {
+      upgradeWebSocket,
+      // Frames written once per message and once per socket per turn (node/fast-socket-session.ts).
+      transport: fastTransport(standardTransport, log),
+      loadRedisTransport: loadNodeRedisTransport,
+      async listen(broker, host, port) {
+        // Made at the first listen, when the runtime's own descriptors are open.
+        if (guard === null) guard = acceptGuardForLimit(broker.context.log);
+        const server = appServer(broker.app, { maxPayload: options.maxMessageSize, log: broker.context.log });
+        return boundServer(server, await listen(server, host, port, guard), guard);
+      },
+      // A permission Deno was not given: the CLI names the flag to add (see cli.ts).
+      isForeignError: isPermissionError,
+    };
+  });
 }
 
-function boundServer(server: Deno.HttpServer<Deno.NetAddr>): BoundServer {
-  let stopped: Promise<void> | undefined;
+function boundServer(server: Server, port: number, guard: AcceptGuard | undefined): BoundServer {
   return {
-    port: server.addr.port,
-    // Only once sockets were told 1001 and SSE streams ended: shutdown waits for in-flight requests.
-    drain: () => void (stopped ??= server.shutdown()),
-    close: () => (stopped ??= server.shutdown()),
+    port,
+    stopAccepting() {
+      guard?.stop();
+      server.close();
+    },
+    // Keep-alive connections with no request in flight would hold the server open.
+    drain: () => server.closeIdleConnections(),
+    close: () => server.closeAllConnections(),
   };
 }

@@ -1,0 +1,30 @@
+/**
+ * Deno's permissions as the broker reports them: a permission Deno was not given ends the program
+ * with one line naming the flag to add (exit 2), never a stack trace.
+ */
+
+/**
+ * Every environment variable the Deno broker reads: the command line's, and the two `ws` reads
+ * as it loads (`WS_NO_BUFFER_UTIL`, `WS_NO_UTF_8_VALIDATE`). `deno.json`'s permission set grants
+ * them (and the Redis client's, read only in cluster mode).
+ */
+export const DENO_ENVIRONMENT = ['BROKER_LISTEN', 'BROKER_MODE', 'WS_NO_BUFFER_UTIL', 'WS_NO_UTF_8_VALIDATE'] as const;
+
+export function isPermissionError(error: unknown): boolean {
+  return error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied;
+}
+
+/**
+ * One line for a missing permission: what was refused and the flag that grants it. Deno's own
+ * message reads `Requires net access to "0.0.0.0:3000", run again with the --allow-net flag`.
+ */
+export function permissionProblem(error: unknown): string | undefined {
+  if (!isPermissionError(error)) return undefined;
+  const message = (error as Error).message.split('\n')[0]!;
+  const kind = /Requires (\w+) access/i.exec(message)?.[1]?.toLowerCase();
+  const flag = /--allow-[a-z-]+/.exec(message)?.[0] ?? (kind ? `--allow-${kind}` : undefined);
+  const what = message.replace(/,? run again with.*$/i, '').replace(/^Requires/, 'requires');
+  return flag
+    ? `Deno permission missing: ${what}; add ${flag} (or run \`deno task start\` / \`deno run -P mod.ts\`, which use deno.json's permission set)`
+    : `Deno permission missing: ${what}`;
+}
