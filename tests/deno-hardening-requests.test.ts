@@ -13,7 +13,7 @@ import { denoCli } from './helpers/runtimes.ts';
 import { OPCODE, rawExchange, rawUpgrade, statusOf, upgradeRequest } from './helpers/raw-ws.ts';
 import { sendAsIs } from './helpers/raw-http.ts';
 import { open } from './helpers/ws-client.ts';
-import { assertAlive, assertNoStackTrace, MiB } from './helpers/checks.ts';
+import { assertAlive, assertNoStackTrace, logLinesUpToSentinel, MiB, waitForOutput } from './helpers/checks.ts';
 
 const T = { timeout: 30_000 };
 
@@ -21,15 +21,14 @@ describe('deno CLI: what one request can do', () => {
   let server: RunningServer;
   before(async () => {
     server = await denoCli(['-m', 'production']);
+    // The banner follows the Listening line: counted lines start after it.
+    await waitForOutput(server, (text) => /in production mode/.test(text));
   });
   after(async () => {
     assertAlive(server);
     assertNoStackTrace(server);
     await server.stop();
   });
-
-  /** Output lines written since `from` (an earlier `server.output().length`). */
-  const linesSince = (from: number) => server.output().slice(from).split('\n').filter(Boolean);
 
   test('a frame over maxMessageSize is refused with 1009 from its header, before its payload arrives', T, async () => {
     const raw = await rawUpgrade(server.httpUrl, '/pub/big');
@@ -44,16 +43,27 @@ describe('deno CLI: what one request can do', () => {
   });
 
   test('a bad Host header is a 400 with a JSON body, on a plain request and on an upgrade', T, async () => {
+    const withoutKey = (head: string) => head.replace(/Sec-WebSocket-Key: [^\r]*\r\n/, '');
+    const linesBefore = (await logLinesUpToSentinel(server, /./)).length;
+    let sent = 0;
     for (const host of ['a b', 'x:99999', 'x:y', '[::1']) {
-      const from = server.output().length;
-      const plain = await rawExchange(server.httpUrl, `GET /stats HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
-      assert.equal(statusOf(plain), 400, `plain GET, Host ${host}: ${plain}`);
-      assert.match(plain, /\r\n\r\n\{"error":"[^"]+"\}$/, plain);
-      const upgrade = await rawExchange(server.httpUrl, upgradeRequest(server.httpUrl, '/sub/a', { Host: host }));
-      assert.equal(statusOf(upgrade), 400, `upgrade, Host ${host}: ${upgrade}`);
-      assert.match(upgrade, /\r\n\r\n\{"error":"[^"]+"\}$/, upgrade);
-      assert.ok(linesSince(from).length <= 2, `at most one line each: ${JSON.stringify(linesSince(from))}`);
+      const requests = [
+        `GET /stats HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+        `GET /no/such/route HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+        upgradeRequest(server.httpUrl, '/sub/a', { Host: host }),
+        withoutKey(upgradeRequest(server.httpUrl, '/sub/a', { Host: host })),
+      ];
+      for (const request of requests) {
+        const response = await rawExchange(server.httpUrl, request);
+        const what = `Host ${host}, ${JSON.stringify(request.split('\r\n')[0])}: ${response}`;
+        assert.equal(statusOf(response), 400, what);
+        assert.match(response, /\r\n\r\n\{"error":"[^"]+"\}$/, what);
+        sent++;
+      }
     }
+    // One log line per request at most (the first sentinel's own line is among those counted).
+    const lines = (await logLinesUpToSentinel(server, /./)).slice(linesBefore + 1);
+    assert.ok(lines.length <= sent, `${lines.length} lines for ${sent} requests: ${JSON.stringify(lines)}`);
     assert.equal((await stats(server)).connections, 0);
   });
 
@@ -78,11 +88,12 @@ describe('deno CLI: what one request can do', () => {
   });
 
   test('Upgrade: websocket without Connection: Upgrade is not a 500: a plain request, answered 426 with JSON', T, async () => {
-    const from = server.output().length;
+    const linesBefore = (await logLinesUpToSentinel(server, /./)).length;
     const response = await rawExchange(server.httpUrl, upgradeRequest(server.httpUrl, '/sub/a').replace(/Connection: Upgrade\r\n/, 'Connection: close\r\n'));
     assert.equal(statusOf(response), 426, response);
     assert.match(response, /\r\n\r\n\{"error":"[^"]+"\}$/, response);
-    assert.ok(linesSince(from).length <= 1, JSON.stringify(linesSince(from)));
+    const lines = (await logLinesUpToSentinel(server, /./)).slice(linesBefore + 1);
+    assert.ok(lines.length <= 1, JSON.stringify(lines));
     await waitForStats(server, (s) => s.connections === 0);
   });
 
