@@ -1,0 +1,69 @@
+/**
+ * Issue 15 on Deno (finding 5): SIGTERM while clients publish as hard as they can still ends the
+ * process with exit 0 within the protocol's 5 seconds (one run of the old Deno server took 21.4 s).
+ * Publishers by WebSocket (frames written as fast as the socket takes them) and by POST, reading
+ * subscribers, and subscribers that read nothing. The clients are raw sockets that parse nothing,
+ * so the test process keeps up and the time measured is the broker's.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitForStats } from './helpers/server.ts';
+import { denoCli } from './helpers/runtimes.ts';
+import { frame, OPCODE, rawUpgrade, type RawWebSocket } from './helpers/raw-ws.ts';
+import { assertNoStackTrace } from './helpers/checks.ts';
+
+const SUBSCRIBERS = 200;
+const STALLED = 20;
+const WS_PUBLISHERS = 4;
+const POST_LOOPS = 4;
+
+/** Writes `batch` again and again, as fast as the socket drains, until `going()` is false. */
+function flood(raw: RawWebSocket, batch: Buffer, going: () => boolean): void {
+  const write = () => {
+    while (going() && !raw.socket.destroyed) {
+      if (!raw.socket.write(batch)) return void raw.socket.once('drain', write);
+    }
+  };
+  write();
+}
+
+test('deno CLI: SIGTERM under full publishing load exits 0 within 5 s', { timeout: 90_000 }, async () => {
+  const server = await denoCli(['-m', 'production']);
+  const sockets: RawWebSocket[] = [];
+  let publishing = true;
+  try {
+    for (let i = 0; i < SUBSCRIBERS; i += 50) {
+      const batch = await Promise.all(Array.from({ length: 50 }, () => rawUpgrade(server.httpUrl, '/sub/load', { read: false })));
+      // Read and drop: these keep up with anything.
+      for (const raw of batch) raw.socket.on('data', () => {}).resume();
+      sockets.push(...batch);
+    }
+    sockets.push(...(await Promise.all(Array.from({ length: STALLED }, () => rawUpgrade(server.httpUrl, '/sub/load', { read: false })))));
+    const publishers = await Promise.all(Array.from({ length: WS_PUBLISHERS }, (_, i) => rawUpgrade(server.httpUrl, `/pub/load/${i}`, { read: false })));
+    sockets.push(...publishers);
+    await waitForStats(server, (s) => s.subscribers === SUBSCRIBERS + STALLED && s.publishers === WS_PUBLISHERS, 30_000);
+
+    const batch = Buffer.concat(Array.from({ length: 64 }, () => frame(OPCODE.text, 'x'.repeat(1024))));
+    for (const publisher of publishers) flood(publisher, batch, () => publishing);
+    const payload = 'y'.repeat(4096);
+    const posts = Array.from({ length: POST_LOOPS }, async () => {
+      while (publishing) await fetch(`${server.httpUrl}/pub/load/post`, { method: 'POST', body: payload }).then((r) => r.arrayBuffer()).catch(() => {});
+    });
+    // Load long enough for the broker's backlogs to build (and slow consumers to be cut).
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+
+    const started = Date.now();
+    const exited = new Promise<number>((resolve) => server.child.once('exit', () => resolve(Date.now() - started)));
+    const code = await server.stop('SIGTERM');
+    const elapsed = await exited;
+    publishing = false;
+    await Promise.all(posts);
+    assert.equal(code, 0, server.output().slice(-2000));
+    assert.ok(elapsed < 5000, `exited after ${elapsed} ms`);
+    assertNoStackTrace(server);
+  } finally {
+    publishing = false;
+    for (const raw of sockets) raw.destroy();
+    await server.stop('SIGKILL');
+  }
+});
