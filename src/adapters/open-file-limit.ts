@@ -1,13 +1,14 @@
 /**
- * The process's open-file limit, for the start-up warning and Deno's accept guard. Every
- * connection holds one file descriptor, so `-c/--clients` connections need that many and some to
- * spare for the runtime itself (listeners, its event loop, stdio, Redis).
+ * The process's open-file limit, for the start-up warning. Every connection holds one file
+ * descriptor, so `-c/--clients` connections need that many and some to spare for the runtime
+ * itself (listeners, its event loop, stdio, Redis).
  *
  * Neither Node, Deno nor Bun has an API for the limit (`getrlimit`), and running `ulimit -n`
- * through a shell at run time is not an option, so it is read from `/proc/self/limits` (Linux).
- * Elsewhere (macOS, Windows) it is unknown: no warning, and Deno has no accept guard.
+ * through a shell at run time is not an option, so Node and Bun read it from `/proc/self/limits`
+ * (Linux; elsewhere it is unknown and there is no warning). Deno allows that file only with every
+ * permission, so it counts its free descriptors instead (deno/descriptors.ts).
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 /** Descriptors a broker keeps for itself beyond one per connection. */
 export const SPARE_DESCRIPTORS = 64;
@@ -25,15 +26,6 @@ export function openFileLimit(): number | undefined {
   return soft === 'unlimited' ? Number.POSITIVE_INFINITY : Number(soft) || undefined;
 }
 
-/** Descriptors open now, or undefined when they cannot be counted. */
-export function openDescriptors(): number | undefined {
-  try {
-    return readdirSync('/proc/self/fd').length;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The one start-up line when the limit is below what `maxConnections` needs (one descriptor per
  * connection and `SPARE_DESCRIPTORS`), else undefined. Past the limit new connections are refused
@@ -45,4 +37,10 @@ export function openFileLimitWarning(maxConnections: number, limit = openFileLim
     `warning: the open-file limit is ${limit}, below the ${maxConnections + SPARE_DESCRIPTORS} that -c ${maxConnections} needs ` +
     `(one per connection and ${SPARE_DESCRIPTORS} to spare); connections past it are refused: raise it (ulimit -n) or lower -c`
   );
+}
+
+/** Writes the warning above, as one `broker-hono: warning: …` line, when there is one. */
+export function warnAboutOpenFileLimit(maxConnections: number, write: (text: string) => void, limit = openFileLimit()): void {
+  const warning = openFileLimitWarning(maxConnections, limit);
+  if (warning) write(`broker-hono: ${warning}\n`);
 }

@@ -10,8 +10,9 @@
 import packageJson from '../../../package.json' with { type: 'json' };
 import { CLI_ENVIRONMENT, UsageError } from '../../cli/args.ts';
 import { runCli } from '../../cli/run.ts';
-import { openFileLimitWarning } from '../open-file-limit.ts';
+import { warnAboutOpenFileLimit } from '../open-file-limit.ts';
 import { permissionProblem } from './permissions.ts';
+import { descriptorsFor } from './descriptors.ts';
 
 const encoder = new TextEncoder();
 
@@ -34,8 +35,7 @@ export async function main(argv: readonly string[] = Deno.args): Promise<void> {
       stderr: (text) => writeAll(Deno.stderr, text),
       exit: (code) => Deno.exit(code),
       async serve(options) {
-        const warning = openFileLimitWarning(options.maxConnections);
-        if (warning) writeAll(Deno.stderr, `broker-hono: ${warning}\n`);
+        warnAboutOpenFileLimit(options.maxConnections, (text) => writeAll(Deno.stderr, text), descriptorsFor(options.maxConnections)?.limit);
         const { serveBroker } = await import('./serve.ts');
         return serveBroker(options);
       },

@@ -6,20 +6,28 @@
  * enough sockets (half-sent request heads are enough) takes the broker down.
  *
  * So the broker never lets `accept` reach the limit: it counts every accepted socket (HTTP,
- * WebSocket, SSE, half-sent heads alike), and at `cap` (the limit less the descriptors open at
- * start and `SPARE_DESCRIPTORS`) it stops listening: new connections are refused by the system
- * (ECONNREFUSED) while the open ones go on and the request timeouts keep expiring the idle ones.
- * Once enough have closed it listens again on the same address. One log line each way.
+ * WebSocket, SSE, half-sent heads alike), and at `cap` it stops listening: new connections are
+ * refused by the system (ECONNREFUSED) while the open ones go on and the request timeouts keep
+ * expiring the idle ones. Once enough have closed it listens again on the same address. One log
+ * line each way.
+ *
+ * The cap: Deno lets a program read `/proc/self/limits` only with every permission (`-A`), so the
+ * free descriptors are counted instead, once at start-up, by opening `/dev/null` until the system
+ * refuses or there are enough (`probeDescriptors`: about 10 ms per thousand). The cap is what is
+ * free less half of `SPARE_DESCRIPTORS`, and at most twice `maxConnections` (WebSockets and SSE
+ * streams are `maxConnections` at most; the rest is room for plain requests). Where `/dev/null`
+ * cannot be opened (Windows) there is no cap.
  *
  * Stopping to listen closes the listening socket itself (`server._handle`, as `net.Server.close`
  * does) without `http.Server.close`, which would also stop the request timeouts until the server
  * listens again: a cap full of half-sent heads would then never drain. If that internal is ever
- * missing, the guard falls back to `close()` and says so (tests/deno-descriptors.test.ts checks
- * that the internal is there).
+ * missing, the guard falls back to `close()` and says so (tests/deno-descriptors.test.ts fails
+ * on that line).
  */
+import { closeSync, openSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { SPARE_DESCRIPTORS, openDescriptors, openFileLimit } from '../open-file-limit.ts';
+import { SPARE_DESCRIPTORS } from '../open-file-limit.ts';
 
 interface Listening {
   server: Server;
@@ -100,14 +108,49 @@ export class AcceptGuard {
   }
 }
 
+export interface DescriptorProbe {
+  /** Descriptors that could be opened (at most the number asked for). */
+  free: number;
+  /** The open-file limit, when the probe reached it (the last descriptor's number plus one). */
+  limit: number | undefined;
+}
+
 /**
- * The guard for this process's open-file limit, or undefined when the limit cannot be read (see
- * open-file-limit.ts) or is too low to leave room for any connection.
+ * Opens `/dev/null` up to `upTo` times (closing each again) to count the free descriptors;
+ * undefined when it cannot be opened at all.
  */
-export function acceptGuardForLimit(log: (line: string) => void): AcceptGuard | undefined {
-  const limit = openFileLimit();
-  if (limit === undefined || !Number.isFinite(limit)) return undefined;
-  const cap = limit - (openDescriptors() ?? 0) - SPARE_DESCRIPTORS / 2;
+export function probeDescriptors(upTo: number): DescriptorProbe | undefined {
+  const opened: number[] = [];
+  let limit: number | undefined;
+  try {
+    while (opened.length < upTo) opened.push(openSync('/dev/null', 'r'));
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    // Descriptors are numbered lowest first: at the limit the last one opened is the highest.
+    if (code === 'EMFILE' && opened.length > 0) limit = opened[opened.length - 1]! + 1;
+    else if (opened.length === 0) return undefined;
+  } finally {
+    for (const fd of opened) closeSync(fd);
+  }
+  return { free: opened.length, limit };
+}
+
+const probes = new Map<number, DescriptorProbe | undefined>();
+
+/**
+ * The probe for a broker of `maxConnections` (twice that and the spare descriptors), made once
+ * per process and size: the start-up warning and the guard share it.
+ */
+export function descriptorsFor(maxConnections: number): DescriptorProbe | undefined {
+  const upTo = 2 * maxConnections + SPARE_DESCRIPTORS;
+  if (!probes.has(upTo)) probes.set(upTo, probeDescriptors(upTo));
+  return probes.get(upTo);
+}
+
+/** The guard for `probe` (made just before listening), or undefined without one. */
+export function acceptGuardFor(probe: DescriptorProbe | undefined, log: (line: string) => void): AcceptGuard | undefined {
+  if (!probe) return undefined;
+  const cap = probe.free - SPARE_DESCRIPTORS / 2;
   return cap > 1 ? new AcceptGuard(cap, log) : undefined;
 }
 

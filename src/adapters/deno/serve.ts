@@ -12,7 +12,7 @@ import { upgradeWebSocket } from '../node/upgrade.ts';
 import { fastTransport } from '../node/fast-socket-session.ts';
 import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { appServer, listen } from './http-server.ts';
-import { acceptGuardForLimit, type AcceptGuard } from './descriptors.ts';
+import { acceptGuardFor, descriptorsFor, type AcceptGuard } from './descriptors.ts';
 import { isPermissionError } from './permissions.ts';
 
 export { ListenError } from '../../serve/listen-error.ts';
@@ -28,8 +28,8 @@ export function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
       transport: fastTransport(standardTransport, log),
       loadRedisTransport: loadNodeRedisTransport,
       async listen(broker, host, port) {
-        // Made at the first listen, when the runtime's own descriptors are open.
-        if (guard === null) guard = acceptGuardForLimit(broker.context.log);
+        // One guard for every address: descriptors are the process's.
+        if (guard === null) guard = acceptGuardFor(descriptorsFor(options.maxConnections), broker.context.log);
         const server = appServer(broker.app, { maxPayload: options.maxMessageSize, log: broker.context.log });
         return boundServer(server, await listen(server, host, port, guard), guard);
       },
