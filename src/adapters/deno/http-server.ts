@@ -27,6 +27,7 @@ import { attachUpgrades } from '../node/upgrade.ts';
 import { answerClientErrors } from '../node/client-errors.ts';
 import { writeResponse } from '../node/raw-response.ts';
 import type { AcceptGuard } from './descriptors.ts';
+import { assertMayListen } from './permissions.ts';
 
 /**
  * How long a client may take to send its request (milliseconds): the head, and the head and body
@@ -77,9 +78,11 @@ export function appServer(app: Hono, options: AppServerOptions): Server {
 
 /**
  * Resolves with the port once `server` listens; rejects with the runtime's error (its `code` says
- * why). With a `guard`, its connections count toward the guard's cap from then on.
+ * why), or throws Deno's `NotCapable` without the permission to listen there. With a `guard`, its
+ * connections count toward the guard's cap from then on.
  */
 export function listen(server: Server, host: string, port: number, guard?: AcceptGuard): Promise<number> {
+  assertMayListen(host, port);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -28,3 +28,15 @@ export function permissionProblem(error: unknown): string | undefined {
     ? `Deno permission missing: ${what}; add ${flag} (or run \`deno task start\` / \`deno run -P mod.ts\`, which use deno.json's permission set)`
     : `Deno permission missing: ${what}`;
 }
+
+/**
+ * Throws Deno's own `NotCapable` unless the program may listen at `host:port`. Needed before
+ * `node:http`'s `listen`, which meets a missing permission inside a callback of its own, where
+ * it becomes an uncaught error with a stack trace instead of the one line `permissionProblem`
+ * makes of it. Asks the user where Deno would (an interactive terminal without `--no-prompt`).
+ */
+export function assertMayListen(host: string, port: number): void {
+  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (Deno.permissions.requestSync({ name: 'net', host: address }).state === 'granted') return;
+  throw new Deno.errors.NotCapable(`Requires net access to "${address}", run again with the --allow-net flag`);
+}
