@@ -24,7 +24,7 @@ export { upgradeWebSocket } from '../node/upgrade.ts';
 
 /** The fast send path, for `createBroker({ transport })` (falls back to `ws.send`, logged once). */
 export function brokerTransport(log: (line: string) => void = defaultLog): SocketTransport {
-  return fastTransport(standardTransport, log);
+  return fastTransport(standardTransport, log, { settleWritesNextTurn: true });
 }
 
 export interface ServeAppInit {

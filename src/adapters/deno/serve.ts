@@ -25,7 +25,7 @@ export function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
     return {
       upgradeWebSocket,
       // Frames written once per message and once per socket per turn (node/fast-socket-session.ts).
-      transport: fastTransport(standardTransport, log),
+      transport: fastTransport(standardTransport, log, { settleWritesNextTurn: true }),
       loadRedisTransport: loadNodeRedisTransport,
       async listen(broker, host, port) {
         // One guard for every address: descriptors are the process's.

@@ -18,6 +18,14 @@
  *
  * `bufferedAmount()` counts the frames still collected for this turn as well as what the socket
  * holds unsent, so the slow-consumer rule (`maxBufferedBytes`, close 1013) sees every byte.
+ *
+ * Deno's `node:net` (`settleWritesNextTurn`) reports a write as done only in a later event-loop
+ * task, even when the kernel took it at once: within one task everything written still counts in
+ * `writableLength`. And Deno reads a publisher's burst in larger pieces than Node, so one turn
+ * may collect more than `maxBufferedBytes` for a subscriber that reads everything. There, a
+ * session writes what it collected as soon as it passes `EARLY_FLUSH_BYTES`, and what it wrote
+ * in the current task is judged in the next one, once Deno has said whether the kernel took it:
+ * what the server holds stays bounded by `maxBufferedBytes` plus one task's deliveries.
  */
 import { Socket } from 'node:net';
 import type { WSContext } from 'hono/ws';
@@ -32,6 +40,25 @@ import { SERVER_FRAME, serverFrame } from './server-frame.ts';
 const OPEN = 1;
 /** Past this many collected bytes a turn's frames go out as a writev (no copy), below as one buffer. */
 const CONCAT_LIMIT = 64 * 1024;
+/** With `settleWritesNextTurn`: collected bytes past which a session writes without waiting for the turn's end. */
+const EARLY_FLUSH_BYTES = 64 * 1024;
+
+export interface FastSessionOptions {
+  /** The runtime confirms writes only in a later task (Deno): see the header. */
+  settleWritesNextTurn?: boolean;
+}
+
+/** Counts event-loop tasks in which sessions wrote with `settleWritesNextTurn`, so each can tell its writes of this task from older ones. */
+let task = 0;
+let taskTimer: ReturnType<typeof setTimeout> | undefined;
+
+function currentTask(): number {
+  taskTimer ??= setTimeout(() => {
+    taskTimer = undefined;
+    task++;
+  }, 0);
+  return task;
+}
 
 interface WsInternals {
   _socket?: unknown;
@@ -75,12 +102,18 @@ export class FastSocketSession implements Session, Receiver {
   #readSeen = 0;
   /** `socket.bytesRead` when the last unanswered ping went out; -1 when none is pending. */
   #readAtPing = -1;
+  readonly #settleNextTurn: boolean;
+  /** Bytes written in task `#writtenIn` (with `settleWritesNextTurn`). */
+  #writtenNow = 0;
+  #writtenIn = -1;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly socket: Socket,
+    options: FastSessionOptions = {},
   ) {
     this.#readSeen = socket.bytesRead;
+    this.#settleNextTurn = options.settleWritesNextTurn === true;
   }
 
   get receiver(): Receiver {
@@ -125,10 +158,13 @@ export class FastSocketSession implements Session, Receiver {
     }
     this.#pendingBytes += frame.length;
     this.#activeAt = clock.now;
+    if (this.#settleNextTurn && this.#pendingBytes >= EARLY_FLUSH_BYTES) this.flush();
   }
 
   bufferedAmount(): number {
-    return this.#pendingBytes + this.socket.writableLength;
+    const unsent = this.socket.writableLength;
+    if (!this.#settleNextTurn || this.#writtenIn !== task) return this.#pendingBytes + unsent;
+    return this.#pendingBytes + Math.max(0, unsent - this.#writtenNow);
   }
 
   /** Writes what this turn collected: one write, or one writev when it is large. */
@@ -140,6 +176,7 @@ export class FastSocketSession implements Session, Receiver {
     this.#pendingBytes = 0;
     // After a close frame (ours or the peer's) no data frame may follow.
     if (this.ws.readyState !== OPEN || this.socket.destroyed) return;
+    if (this.#settleNextTurn) this.#wrote(bytes);
     const socket = this.socket;
     if (!Array.isArray(pending)) {
       socket.write(pending);
@@ -177,6 +214,15 @@ export class FastSocketSession implements Session, Receiver {
     this.#pending = undefined;
     this.#pendingBytes = 0;
   }
+
+  #wrote(bytes: number): void {
+    const now = currentTask();
+    if (this.#writtenIn !== now) {
+      this.#writtenIn = now;
+      this.#writtenNow = 0;
+    }
+    this.#writtenNow += bytes;
+  }
 }
 
 /**
@@ -184,13 +230,13 @@ export class FastSocketSession implements Session, Receiver {
  * it needs are there, else `fallback` (the standard path), reported once through `onFallback` so
  * a `ws` upgrade that changed them does not go unnoticed.
  */
-export function fastTransport(fallback: SocketTransport, onFallback: (reason: string) => void = () => {}): SocketTransport {
+export function fastTransport(fallback: SocketTransport, onFallback: (reason: string) => void = () => {}, options: FastSessionOptions = {}): SocketTransport {
   let reported = false;
   return {
     openSession(context: WSContext): Session {
       const ws = context.raw as WebSocket | undefined;
       const socket = ws && typeof ws === 'object' ? fastSocketFor(ws) : undefined;
-      if (ws && socket) return new FastSocketSession(ws, socket);
+      if (ws && socket) return new FastSocketSession(ws, socket, options);
       if (!reported && ws && ws.readyState === OPEN) {
         reported = true;
         onFallback('the ws internals the fast send path needs (_socket, _sender) are not there; using the plain path');
