@@ -21,11 +21,11 @@
  *
  * Deno's `node:net` (`settleWritesNextTurn`) reports a write as done only in a later event-loop
  * task, even when the kernel took it at once: within one task everything written still counts in
- * `writableLength`. And Deno reads a publisher's burst in larger pieces than Node, so one turn
- * may collect more than `maxBufferedBytes` for a subscriber that reads everything. There, a
- * session writes what it collected as soon as it passes `EARLY_FLUSH_BYTES`, and what it wrote
- * in the current task is judged in the next one, once Deno has said whether the kernel took it:
- * what the server holds stays bounded by `maxBufferedBytes` plus one task's deliveries.
+ * `writableLength`. And Deno reads a publisher's burst in larger pieces than Node, so one task
+ * may collect more than `maxBufferedBytes` for a subscriber that reads everything. There, what a
+ * session collected or wrote in the current task is judged in the next one, once Deno has said
+ * whether the kernel took it: what the server holds stays bounded by `maxBufferedBytes` plus one
+ * task's deliveries, and a healthy subscriber is never cut by a burst the broker itself batched.
  */
 import { Socket } from 'node:net';
 import type { WSContext } from 'hono/ws';
@@ -40,8 +40,6 @@ import { SERVER_FRAME, serverFrame } from './server-frame.ts';
 const OPEN = 1;
 /** Past this many collected bytes a turn's frames go out as a writev (no copy), below as one buffer. */
 const CONCAT_LIMIT = 64 * 1024;
-/** With `settleWritesNextTurn`: collected bytes past which a session writes without waiting for the turn's end. */
-const EARLY_FLUSH_BYTES = 64 * 1024;
 
 export interface FastSessionOptions {
   /** The runtime confirms writes only in a later task (Deno): see the header. */
@@ -158,13 +156,13 @@ export class FastSocketSession implements Session, Receiver {
     }
     this.#pendingBytes += frame.length;
     this.#activeAt = clock.now;
-    if (this.#settleNextTurn && this.#pendingBytes >= EARLY_FLUSH_BYTES) this.flush();
   }
 
   bufferedAmount(): number {
     const unsent = this.socket.writableLength;
-    if (!this.#settleNextTurn || this.#writtenIn !== task) return this.#pendingBytes + unsent;
-    return this.#pendingBytes + Math.max(0, unsent - this.#writtenNow);
+    if (!this.#settleNextTurn) return this.#pendingBytes + unsent;
+    // Collected this task (flushed at its end) or written this task: judged in the next.
+    return this.#writtenIn === task ? Math.max(0, unsent - this.#writtenNow) : unsent;
   }
 
   /** Writes what this turn collected: one write, or one writev when it is large. */
