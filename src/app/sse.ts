@@ -22,6 +22,10 @@ import type { Receiver } from '../receiver.ts';
 import { CLOSE_SLOW_CONSUMER } from '../core/delivery.ts';
 import type { BrokerContext } from './context.ts';
 import { clock, type Session } from './sessions.ts';
+import { CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED, atExpiry } from './auth/expiry.ts';
+import { toBase64 } from './base64.ts';
+import { RAW, type StreamOptions } from './stream-options.ts';
+import { sseWantsIds, withIds } from './sse-ids.ts';
 
 const encoder = new TextEncoder();
 
@@ -29,6 +33,8 @@ const encoder = new TextEncoder();
 const SSE_EVENT = Object.freeze({ transport: 'sse-event' });
 
 const PING = encoder.encode(': ping\n\n');
+/** The last event of a stream whose token expired (then the stream ends). */
+const EXPIRED = encoder.encode(`event: error\ndata: ${TOKEN_EXPIRED}\n\n`);
 /**
  * Sent as soon as the stream opens: some HTTP layers (Bun's) hold the response head back until
  * the body's first bytes, and a quiet topic would leave the client without even a 200.
@@ -48,10 +54,11 @@ export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = Object.fre
 /**
  * Opens an SSE subscription to `topic` (already validated, capacity already checked) and
  * returns the streaming response. `signal` is the request's: when the client goes away the
- * subscriber is removed at once.
+ * subscriber is removed at once. At `expiresAt` (the token's expiry) the stream ends.
  */
-export function eventStreamResponse(ctx: BrokerContext, topic: string, signal?: AbortSignal): Response {
-  const session = new EventStreamSession(ctx, topic, signal);
+export function eventStreamResponse(ctx: BrokerContext, topic: string, signal?: AbortSignal, expiresAt?: number, stream: StreamOptions = RAW): Response {
+  const session = new EventStreamSession(ctx, topic, signal, stream);
+  session.endAt(expiresAt);
   return new Response(session.stream, { status: 200, headers: EVENT_STREAM_HEADERS });
 }
 
@@ -63,14 +70,6 @@ export function formatEvent(message: BrokerMessage): Uint8Array {
   return encoder.encode(`data: ${text.replace(/\r\n|\r|\n/g, '\ndata: ')}\n\n`);
 }
 
-/** Base64 with web APIs only (`btoa` takes a binary string; build it in slices to bound the argument list). */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let offset = 0; offset < bytes.length; offset += 0x8000) {
-    binary += String.fromCharCode.apply(null, bytes.subarray(offset, offset + 0x8000) as unknown as number[]);
-  }
-  return btoa(binary);
-}
 
 class EventStreamSession implements Session {
   lastActivity = clock.now;
@@ -91,10 +90,11 @@ class EventStreamSession implements Session {
   #queuedTotal = 0;
   #handedTotal = 0;
   #pingMark = 0;
+  #cancelExpiry: (() => void) | undefined;
 
   readonly #onAbort = () => this.#end();
 
-  constructor(ctx: BrokerContext, topic: string, signal: AbortSignal | undefined) {
+  constructor(ctx: BrokerContext, topic: string, signal: AbortSignal | undefined, stream: StreamOptions) {
     this.#ctx = ctx;
     this.#signal = signal;
     this.stream = new ReadableStream<Uint8Array>(
@@ -117,7 +117,10 @@ class EventStreamSession implements Session {
 
     ctx.sessions.add(this);
     ctx.core.counters.connections++;
-    ctx.core.addTopicSubscriber(topic, this.receiver);
+    // Ids, JSON envelopes and resume (sse-ids.ts).
+    if (sseWantsIds(stream.json, stream.since, ctx.options.historySize)) withIds(this.receiver, stream.json, (bytes) => this.#write(bytes));
+    if (stream.since !== undefined) ctx.core.subscribeFrom(topic, this.receiver, stream.since);
+    else ctx.core.addTopicSubscriber(topic, this.receiver);
     if (signal?.aborted) this.#end();
     else signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
@@ -131,6 +134,16 @@ class EventStreamSession implements Session {
     this.#write(PING);
     this.#pingMark = this.#queuedTotal;
     this.#checkPingTaken();
+  }
+
+  /** At the token's expiry: `event: error` (`token expired`), then the end of the stream. */
+  endAt(expiresAt: number | undefined): void {
+    // A client already gone (the request aborted before the stream opened) needs no timer.
+    if (this.#ended) return;
+    this.#cancelExpiry = atExpiry(expiresAt, () => {
+      this.#write(EXPIRED);
+      this.#close(CLOSE_TOKEN_EXPIRED);
+    });
   }
 
   /** Cuts the connection without ending the stream cleanly (dead or stalled client). */
@@ -230,6 +243,7 @@ class EventStreamSession implements Session {
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#cancelExpiry?.();
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#signal?.removeEventListener('abort', this.#onAbort);

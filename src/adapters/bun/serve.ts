@@ -10,6 +10,7 @@
  * - `sendPings`/`idleTimeout` per `pingModeFor` (see liveness.ts).
  * The lifecycle (listen errors, `*`, the cluster, shutdown) is src/serve's.
  */
+import { readFileSync } from 'node:fs';
 import { upgradeWebSocket, websocket, type BunWebSocketData } from 'hono/bun';
 import type { CreateBrokerInit } from '../../app/create-broker.ts';
 import { clock } from '../../app/sessions.ts';
@@ -51,11 +52,15 @@ export function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
       upgradeWebSocket,
       transport: sessions.transport,
       loadRedisTransport: loadNodeRedisTransport,
-      listen(broker, hostname, port) {
+      readTextFile: (path) => readFileSync(path, 'utf8'),
+      peerAddress: (c) => (c.env as { server?: Bun.Server<BunWebSocketData> } | undefined)?.server?.requestIP(c.req.raw)?.address,
+      listen(broker, hostname, port, tls) {
         const { broadcaster, handler } = fanout.broadcasterFor(websocketHandler);
         const server = Bun.serve({
           hostname,
           port,
+          // `tls`: the same server speaking HTTPS and WSS.
+          ...(tls && { tls: { cert: tls.cert, key: tls.key } }),
           fetch: async (request, server) => {
             const response = await broker.app.fetch(request, { server });
             // Bun ends a response that sends nothing for `idleTimeout` (10 s); an SSE stream is

@@ -17,7 +17,8 @@
  *
  * Usable on its own to serve any Hono app that mounts a broker (see serve-app.ts).
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
@@ -42,6 +43,8 @@ export interface AppServerOptions {
   maxPayload: number;
   /** One line per refused client or notable event. */
   log: (line: string) => void;
+  /** PEM certificate chain and key: the server speaks HTTPS and WSS. */
+  tls?: { readonly cert: string; readonly key: string } | undefined;
 }
 
 /** A `node:http` server for `app`, its upgrades routed through `app` (not listening yet). */
@@ -59,14 +62,12 @@ export function appServer(app: Hono, options: AppServerOptions): Server {
       return errorResponse(500, 'internal error');
     },
   });
-  const server = createServer(
-    {
-      headersTimeout: REQUEST_TIMEOUTS.headers,
-      requestTimeout: REQUEST_TIMEOUTS.request,
-      connectionsCheckingInterval: REQUEST_TIMEOUTS.checkEvery,
-    },
-    listener,
-  );
+  const timeouts: ServerOptions = {
+    headersTimeout: REQUEST_TIMEOUTS.headers,
+    requestTimeout: REQUEST_TIMEOUTS.request,
+    connectionsCheckingInterval: REQUEST_TIMEOUTS.checkEvery,
+  };
+  const server: Server = options.tls ? createHttpsServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key }, listener) : createServer(timeouts, listener);
   answerClientErrors(server, log);
   server.on('connect', (request: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());

@@ -4,7 +4,7 @@
  * behind one accept guard for the process's open-file limit (descriptors.ts). The lifecycle
  * (listen errors, `*`, the cluster, shutdown) is src/serve's.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { serveOnRuntime, type RunningBroker, type ServeInput } from '../../serve/serve-on-runtime.ts';
 import type { BoundServer } from '../../serve/serve-runtime.ts';
 import { standardTransport } from '../../app/socket-session.ts';
@@ -27,10 +27,14 @@ export function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
       // Frames written once per message and once per socket per turn (node/fast-socket-session.ts).
       transport: fastTransport(standardTransport, log, { settleWritesNextTurn: true }),
       loadRedisTransport: loadNodeRedisTransport,
-      async listen(broker, host, port) {
+      readTextFile: (path) => Deno.readTextFile(path),
+      // Plain requests (`@hono/node-server`) and upgrades (node/upgrade.ts) both carry Node's request.
+      peerAddress: (c) => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress,
+      // `tls`: the same server speaking HTTPS and WSS.
+      async listen(broker, host, port, tls) {
         // One guard for every address: descriptors are the process's.
         if (guard === null) guard = acceptGuardFor(descriptorsFor(options.maxConnections), broker.context.log);
-        const server = appServer(broker.app, { maxPayload: options.maxMessageSize, log: broker.context.log });
+        const server = appServer(broker.app, { maxPayload: options.maxMessageSize, log: broker.context.log, tls });
         return boundServer(server, await listen(server, host, port, guard), guard);
       },
       // A permission Deno was not given: the CLI names the flag to add (see cli.ts).

@@ -105,5 +105,7 @@ export function upgradeRequest(incoming: IncomingMessage): Request | undefined {
   const host = hostHeader && /^[A-Za-z0-9.\-:[\]]+$/.test(hostHeader) ? hostHeader : 'localhost';
   const path = incoming.url?.startsWith('/') ? incoming.url : '/';
   const method = incoming.headers.upgrade?.toLowerCase() === 'websocket' ? 'GET' : (incoming.method ?? 'GET');
-  return new UpgradeRequest(`http://${host}${path}`, incoming, method) as unknown as Request;
+  // The scheme the client used, as `@hono/node-server` sets it for plain requests.
+  const scheme = (incoming.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  return new UpgradeRequest(`${scheme}://${host}${path}`, incoming, method) as unknown as Request;
 }
