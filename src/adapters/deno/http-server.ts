@@ -3,7 +3,7 @@
  * compatibility layer, with the Node adapter's WebSocket upgrades (`attachUpgrades`: `ws`,
  * frame size refused while a frame arrives, JSON refusals) and its fast send path. Measured
  * against `Deno.serve` + `Deno.upgradeWebSocket`, where every frame to every socket is a call
- * into the runtime, this route fans out about 30× faster (README, Benchmarks).
+ * into the runtime, this route fans out 10–50× faster (README, Benchmarks).
  *
  * What this server adds to a plain `createServer`, each a rule that `Deno.serve` could not keep:
  * - timeouts (`REQUEST_TIMEOUTS`): a request head must be complete within 10 s and the whole
@@ -32,8 +32,8 @@ import { assertMayListen } from './permissions.ts';
 
 /**
  * How long a client may take to send its request (milliseconds): the head, and the head and body
- * together, checked every `checkEvery`. The same figures the Node and Bun servers use (Go's
- * servers set `ReadHeaderTimeout` for the same reason). A slower client gets a JSON 408 (or its
+ * together, checked every `checkEvery`: the head and body timeouts (10 s and 30 s) planned for
+ * Node and Bun too (Go's servers set `ReadHeaderTimeout` for the same reason). A slower client gets a JSON 408 (or its
  * connection dropped when a response has already begun) and one log line.
  */
 export const REQUEST_TIMEOUTS = { headers: 10_000, request: 40_000, checkEvery: 1000 } as const;
