@@ -5,7 +5,8 @@
  * (examples/deno-mount.ts), at the speed of `Deno.upgradeWebSocket` (README, Benchmarks).
  *
  * ```ts
- * const broker = createBroker({ upgradeWebSocket, transport: brokerTransport() });
+ * const options = resolveOptions({ mode: 'production' });
+ * const broker = createBroker({ ...options, upgradeWebSocket, transport: brokerTransport(options.maxBufferedBytes) });
  * app.route('/broker', broker.app);
  * const served = await serveApp(app, { hostname: '127.0.0.1', port: 8080, maxMessageSize: broker.options.maxMessageSize });
  * ```
@@ -22,9 +23,12 @@ import { acceptGuardFor, descriptorsFor } from './descriptors.ts';
 /** The `upgradeWebSocket` to give `createBroker` when the app is served with `serveApp`. */
 export { upgradeWebSocket } from '../node/upgrade.ts';
 
-/** The fast send path, for `createBroker({ transport })` (falls back to `ws.send`, logged once). */
-export function brokerTransport(log: (line: string) => void = defaultLog): SocketTransport {
-  return fastTransport(standardTransport, log, { settleWritesNextTurn: true });
+/**
+ * The fast send path, for `createBroker({ transport })` (falls back to `ws.send`, logged once);
+ * `maxBufferedBytes` is the broker's (see `taskAllowance` in node/fast-socket-session.ts).
+ */
+export function brokerTransport(maxBufferedBytes: number, log: (line: string) => void = defaultLog): SocketTransport {
+  return fastTransport(standardTransport, log, { taskAllowance: maxBufferedBytes });
 }
 
 export interface ServeAppInit {

@@ -25,7 +25,8 @@ export function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
     return {
       upgradeWebSocket,
       // Frames written once per message and once per socket per turn (node/fast-socket-session.ts).
-      transport: fastTransport(standardTransport, log, { settleWritesNextTurn: true }),
+      // A task's burst is judged in the next task, up to maxBufferedBytes (see taskAllowance there).
+      transport: fastTransport(standardTransport, log, { taskAllowance: options.maxBufferedBytes }),
       loadRedisTransport: loadNodeRedisTransport,
       readTextFile: (path) => Deno.readTextFile(path),
       // Plain requests (`@hono/node-server`) and upgrades (node/upgrade.ts) both carry Node's request.

@@ -19,13 +19,15 @@
  * `bufferedAmount()` counts the frames still collected for this turn as well as what the socket
  * holds unsent, so the slow-consumer rule (`maxBufferedBytes`, close 1013) sees every byte.
  *
- * Deno's `node:net` (`settleWritesNextTurn`) reports a write as done only in a later event-loop
- * task, even when the kernel took it at once: within one task everything written still counts in
- * `writableLength`. And Deno reads a publisher's burst in larger pieces than Node, so one task
- * may collect more than `maxBufferedBytes` for a subscriber that reads everything. There, what a
- * session collected or wrote in the current task is judged in the next one, once Deno has said
- * whether the kernel took it: what the server holds stays bounded by `maxBufferedBytes` plus one
- * task's deliveries, and a healthy subscriber is never cut by a burst the broker itself batched.
+ * Deno's `node:net` reports a write as done only in a later event-loop task, even when the kernel
+ * took it at once: within one task everything written still counts in `writableLength`. And
+ * Deno reads a publisher's burst in larger pieces than Node, so one task may collect more than
+ * `maxBufferedBytes` for a subscriber that reads everything. So on Deno (`taskAllowance`), what
+ * a session collects and writes within one task counts toward its backlog only past the
+ * allowance (the Deno adapter gives `maxBufferedBytes`), and is judged in full in the next task,
+ * once Deno has said whether the kernel took it: a receiver holds at most twice
+ * `maxBufferedBytes` (and a message), and a healthy subscriber is never cut by a burst that the
+ * broker itself batched.
  */
 import { Socket } from 'node:net';
 import type { WSContext } from 'hono/ws';
@@ -44,11 +46,14 @@ const OPEN = 1;
 const CONCAT_LIMIT = 64 * 1024;
 
 export interface FastSessionOptions {
-  /** The runtime confirms writes only in a later task (Deno): see the header. */
-  settleWritesNextTurn?: boolean;
+  /**
+   * For a runtime that confirms writes only in a later task (Deno): bytes a session may collect
+   * and write within one task before they count toward its backlog (see the header).
+   */
+  taskAllowance?: number;
 }
 
-/** Counts event-loop tasks in which sessions wrote with `settleWritesNextTurn`, so each can tell its writes of this task from older ones. */
+/** Counts event-loop tasks in which sessions wrote with a `taskAllowance`, so each can tell its writes of this task from older ones. */
 let task = 0;
 let taskTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -102,8 +107,8 @@ export class FastSocketSession implements Session, Receiver {
   #readSeen = 0;
   /** `socket.bytesRead` when the last unanswered ping went out; -1 when none is pending. */
   #readAtPing = -1;
-  readonly #settleNextTurn: boolean;
-  /** Bytes written in task `#writtenIn` (with `settleWritesNextTurn`). */
+  readonly #taskAllowance: number | undefined;
+  /** Bytes written in task `#writtenIn` (with a `taskAllowance`). */
   #writtenNow = 0;
   #writtenIn = -1;
 
@@ -113,7 +118,7 @@ export class FastSocketSession implements Session, Receiver {
     options: FastSessionOptions = {},
   ) {
     this.#readSeen = socket.bytesRead;
-    this.#settleNextTurn = options.settleWritesNextTurn === true;
+    this.#taskAllowance = options.taskAllowance;
   }
 
   get receiver(): Receiver {
@@ -181,9 +186,11 @@ export class FastSocketSession implements Session, Receiver {
 
   bufferedAmount(): number {
     const unsent = this.socket.writableLength;
-    if (!this.#settleNextTurn) return this.#pendingBytes + unsent;
-    // Collected this task (flushed at its end) or written this task: judged in the next.
-    return this.#writtenIn === task ? Math.max(0, unsent - this.#writtenNow) : unsent;
+    const allowance = this.#taskAllowance;
+    if (allowance === undefined) return this.#pendingBytes + unsent;
+    // Collected in this task (written at its end) and written in it: past the allowance only.
+    const thisTask = this.#writtenIn === task ? this.#writtenNow : 0;
+    return Math.max(0, unsent - thisTask) + Math.max(0, this.#pendingBytes + thisTask - allowance);
   }
 
   /** Writes what this turn collected: one write, or one writev when it is large. */
@@ -195,7 +202,7 @@ export class FastSocketSession implements Session, Receiver {
     this.#pendingBytes = 0;
     // After a close frame (ours or the peer's) no data frame may follow.
     if (this.ws.readyState !== OPEN || this.socket.destroyed) return;
-    if (this.#settleNextTurn) this.#wrote(bytes);
+    if (this.#taskAllowance !== undefined) this.#wrote(bytes);
     const socket = this.socket;
     if (!Array.isArray(pending)) {
       socket.write(pending);
