@@ -5,6 +5,7 @@
 import packageJson from '../../../package.json' with { type: 'json' };
 import { runCli } from '../../cli/run.ts';
 import { processCliHost } from '../process-cli-host.ts';
+import { warnAboutOpenFileLimit } from '../open-file-limit.ts';
 import { serveBroker } from './serve.ts';
 
 export async function main(argv: readonly string[] = Bun.argv.slice(2)): Promise<void> {
@@ -13,6 +14,9 @@ export async function main(argv: readonly string[] = Bun.argv.slice(2)): Promise
     env: Bun.env,
     version: packageJson.version,
     ...processCliHost,
-    serve: (options) => serveBroker(options),
+    serve(options) {
+      warnAboutOpenFileLimit(options.maxConnections, processCliHost.stderr);
+      return serveBroker(options);
+    },
   });
 }

@@ -2,11 +2,17 @@
  * `deno task start` / `deno run -P mod.ts`: the shared command line (`src/cli/run.ts`) on Deno.
  * A permission Deno was not given ends the program with one line naming the flag to add (exit 2),
  * never a stack trace; `deno.json`'s permission set (`-P`) grants exactly what the broker needs.
+ *
+ * The server (serve.ts) is loaded only once the command line has been read: `ws`, under it,
+ * reads two environment variables as it loads, and a missing permission must first be reported
+ * for what the command line itself reads.
  */
 import packageJson from '../../../package.json' with { type: 'json' };
 import { CLI_ENVIRONMENT, UsageError } from '../../cli/args.ts';
 import { runCli } from '../../cli/run.ts';
-import { serveBroker } from './serve.ts';
+import { warnAboutOpenFileLimit } from '../open-file-limit.ts';
+import { permissionProblem } from './permissions.ts';
+import { descriptorsFor } from './descriptors.ts';
 
 const encoder = new TextEncoder();
 
@@ -28,7 +34,11 @@ export async function main(argv: readonly string[] = Deno.args): Promise<void> {
       stdout: (text) => writeAll(Deno.stdout, text),
       stderr: (text) => writeAll(Deno.stderr, text),
       exit: (code) => Deno.exit(code),
-      serve: (options) => serveBroker(options),
+      async serve(options) {
+        warnAboutOpenFileLimit(options.maxConnections, (text) => writeAll(Deno.stderr, text), descriptorsFor(options.maxConnections)?.limit);
+        const { serveBroker } = await import('./serve.ts');
+        return serveBroker(options);
+      },
       onSignal(handler) {
         Deno.addSignalListener('SIGINT', () => handler('SIGINT'));
         Deno.addSignalListener('SIGTERM', () => handler('SIGTERM'));
@@ -41,21 +51,6 @@ export async function main(argv: readonly string[] = Deno.args): Promise<void> {
     writeAll(Deno.stderr, `broker-hono: ${problem}\n`);
     Deno.exit(2);
   }
-}
-
-/**
- * One line for a missing permission: what was refused and the flag that grants it. Deno's own
- * message reads `Requires net access to "0.0.0.0:3000", run again with the --allow-net flag`.
- */
-export function permissionProblem(error: unknown): string | undefined {
-  if (!(error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied)) return undefined;
-  const message = error.message.split('\n')[0]!;
-  const kind = /Requires (\w+) access/i.exec(message)?.[1]?.toLowerCase();
-  const flag = /--allow-[a-z-]+/.exec(message)?.[0] ?? (kind ? `--allow-${kind}` : undefined);
-  const what = message.replace(/,? run again with.*$/i, '').replace(/^Requires/, 'requires');
-  return flag
-    ? `Deno permission missing: ${what}; add ${flag} (or run \`deno task start\` / \`deno run -P mod.ts\`, which use deno.json's permission set)`
-    : `Deno permission missing: ${what}`;
 }
 
 function writeAll(stream: { writeSync(bytes: Uint8Array): number }, text: string): void {

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../../cli/run.ts';
 import { processCliHost } from '../process-cli-host.ts';
+import { warnAboutOpenFileLimit } from '../open-file-limit.ts';
 import { serveBroker } from './serve.ts';
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -16,7 +17,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     env: process.env,
     version: packageVersion(),
     ...processCliHost,
-    serve: (options) => serveBroker(options),
+    serve(options) {
+      warnAboutOpenFileLimit(options.maxConnections, processCliHost.stderr);
+      return serveBroker(options);
+    },
   });
 }
 

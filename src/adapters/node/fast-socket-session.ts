@@ -18,6 +18,16 @@
  *
  * `bufferedAmount()` counts the frames still collected for this turn as well as what the socket
  * holds unsent, so the slow-consumer rule (`maxBufferedBytes`, close 1013) sees every byte.
+ *
+ * Deno's `node:net` reports a write as done only in a later event-loop task, even when the kernel
+ * took it at once: within one task everything written still counts in `writableLength`. And
+ * Deno reads a publisher's burst in larger pieces than Node, so one task may collect more than
+ * `maxBufferedBytes` for a subscriber that reads everything. So on Deno (`taskAllowance`), what
+ * a session collects and writes within one task counts toward its backlog only past the
+ * allowance (the Deno adapter gives `maxBufferedBytes`), and is judged in full in the next task,
+ * once Deno has said whether the kernel took it: a receiver holds at most twice
+ * `maxBufferedBytes` (and a message), and a healthy subscriber is never cut by a burst that the
+ * broker itself batched.
  */
 import { Socket } from 'node:net';
 import type { WSContext } from 'hono/ws';
@@ -34,6 +44,26 @@ import { gapJson, localJson, STAMPED_JSON, stampedJson } from '../../app/json-en
 const OPEN = 1;
 /** Past this many collected bytes a turn's frames go out as a writev (no copy), below as one buffer. */
 const CONCAT_LIMIT = 64 * 1024;
+
+export interface FastSessionOptions {
+  /**
+   * For a runtime that confirms writes only in a later task (Deno): bytes a session may collect
+   * and write within one task before they count toward its backlog (see the header).
+   */
+  taskAllowance?: number;
+}
+
+/** Counts event-loop tasks in which sessions wrote with a `taskAllowance`, so each can tell its writes of this task from older ones. */
+let task = 0;
+let taskTimer: ReturnType<typeof setTimeout> | undefined;
+
+function currentTask(): number {
+  taskTimer ??= setTimeout(() => {
+    taskTimer = undefined;
+    task++;
+  }, 0);
+  return task;
+}
 
 interface WsInternals {
   _socket?: unknown;
@@ -77,12 +107,18 @@ export class FastSocketSession implements Session, Receiver {
   #readSeen = 0;
   /** `socket.bytesRead` when the last unanswered ping went out; -1 when none is pending. */
   #readAtPing = -1;
+  readonly #taskAllowance: number | undefined;
+  /** Bytes written in task `#writtenIn` (with a `taskAllowance`). */
+  #writtenNow = 0;
+  #writtenIn = -1;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly socket: Socket,
+    options: FastSessionOptions = {},
   ) {
     this.#readSeen = socket.bytesRead;
+    this.#taskAllowance = options.taskAllowance;
   }
 
   get receiver(): Receiver {
@@ -149,7 +185,12 @@ export class FastSocketSession implements Session, Receiver {
   }
 
   bufferedAmount(): number {
-    return this.#pendingBytes + this.socket.writableLength;
+    const unsent = this.socket.writableLength;
+    const allowance = this.#taskAllowance;
+    if (allowance === undefined) return this.#pendingBytes + unsent;
+    // Collected in this task (written at its end) and written in it: past the allowance only.
+    const thisTask = this.#writtenIn === task ? this.#writtenNow : 0;
+    return Math.max(0, unsent - thisTask) + Math.max(0, this.#pendingBytes + thisTask - allowance);
   }
 
   /** Writes what this turn collected: one write, or one writev when it is large. */
@@ -161,6 +202,7 @@ export class FastSocketSession implements Session, Receiver {
     this.#pendingBytes = 0;
     // After a close frame (ours or the peer's) no data frame may follow.
     if (this.ws.readyState !== OPEN || this.socket.destroyed) return;
+    if (this.#taskAllowance !== undefined) this.#wrote(bytes);
     const socket = this.socket;
     if (!Array.isArray(pending)) {
       socket.write(pending);
@@ -198,6 +240,15 @@ export class FastSocketSession implements Session, Receiver {
     this.#pending = undefined;
     this.#pendingBytes = 0;
   }
+
+  #wrote(bytes: number): void {
+    const now = currentTask();
+    if (this.#writtenIn !== now) {
+      this.#writtenIn = now;
+      this.#writtenNow = 0;
+    }
+    this.#writtenNow += bytes;
+  }
 }
 
 /**
@@ -205,18 +256,18 @@ export class FastSocketSession implements Session, Receiver {
  * it needs are there, else `fallback` (the standard path), reported once through `onFallback` so
  * a `ws` upgrade that changed them does not go unnoticed.
  */
-export function fastTransport(fallback: SocketTransport, onFallback: (reason: string) => void = () => {}): SocketTransport {
+export function fastTransport(fallback: SocketTransport, onFallback: (reason: string) => void = () => {}, options: FastSessionOptions = {}): SocketTransport {
   let reported = false;
   return {
-    openSession(context: WSContext, options?: SessionOptions): Session {
+    openSession(context: WSContext, sessionOptions?: SessionOptions): Session {
       const ws = context.raw as WebSocket | undefined;
       const socket = ws && typeof ws === 'object' ? fastSocketFor(ws) : undefined;
-      if (ws && socket) return options?.json ? new FastJsonSocketSession(ws, socket) : new FastSocketSession(ws, socket);
+      if (ws && socket) return sessionOptions?.json ? new FastJsonSocketSession(ws, socket, options) : new FastSocketSession(ws, socket, options);
       if (!reported && ws && ws.readyState === OPEN) {
         reported = true;
         onFallback('the ws internals the fast send path needs (_socket, _sender) are not there; using the plain path');
       }
-      return fallback.openSession(context, options);
+      return fallback.openSession(context, sessionOptions);
     },
   };
 }

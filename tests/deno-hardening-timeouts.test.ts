@@ -1,0 +1,119 @@
+/**
+ * Issue 15 on Deno (findings 4 and 5), what a client can do by being slow or silent, against the
+ * Deno CLI: request heads and bodies sent slowly are dropped in bounded time (10 s for the head,
+ * 40 s for the whole request, README "Limits and hardening"), and a socket the server closed
+ * (1009, 1013) that never answers the close gives its socket and its `-c` slot back within the
+ * 30-second close timeout, or at the second missed ping when `pingInterval` is shorter.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { stats, waitForStats, type RunningServer } from './helpers/server.ts';
+import { denoCli } from './helpers/runtimes.ts';
+import { OPCODE, rawUpgrade, tcpConnect } from './helpers/raw-ws.ts';
+import { stalledSubscriber } from './helpers/stalled-subscriber.ts';
+import { open, refusedUpgrade } from './helpers/ws-client.ts';
+import { assertAlive, assertNoStackTrace, MiB } from './helpers/checks.ts';
+
+/** When the server ends a connection: elapsed ms since `since`, and what it wrote first. */
+function whenDropped(socket: Socket, since: number): Promise<{ ms: number; answer: string }> {
+  let answer = '';
+  socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+  return new Promise((resolve) => socket.once('close', () => resolve({ ms: Date.now() - since, answer })));
+}
+
+/** Writes one byte of `text` every `everyMs` until the socket closes. */
+function trickle(socket: Socket, text: string, everyMs: number): void {
+  let i = 0;
+  const timer = setInterval(() => {
+    if (socket.destroyed || i >= text.length) return clearInterval(timer);
+    socket.write(text[i++]!);
+  }, everyMs);
+  socket.once('close', () => clearInterval(timer));
+}
+
+/** The 60 MiB frame header of an oversize binary frame, its mask and its first bytes; the rest never comes. */
+function oversizeFrameStart(): Buffer {
+  const length = 60 * MiB;
+  const head = Buffer.from([0x80 | OPCODE.binary, 0x80 | 127, 0, 0, 0, 0, (length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff]);
+  return Buffer.concat([head, randomBytes(4), randomBytes(1024)]);
+}
+
+describe('deno CLI: slow and silent clients', () => {
+  const servers: RunningServer[] = [];
+  const start = async (args: string[]) => {
+    const server = await denoCli(args);
+    servers.push(server);
+    return server;
+  };
+  after(async () => {
+    for (const server of servers) {
+      assertAlive(server);
+      assertNoStackTrace(server);
+      await server.stop();
+    }
+  });
+
+  test('a request head trickled 1 byte every 2 s is dropped within 13 s; a body trickled at 1 byte/s within 43 s', { timeout: 60_000 }, async () => {
+    const server = await start([]);
+    const started = Date.now();
+    const head = await tcpConnect(server.httpUrl);
+    head.on('error', () => {});
+    const headDropped = whenDropped(head, started);
+    trickle(head, `GET /stats HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(100)}\r\n\r\n`, 2000);
+
+    const body = await tcpConnect(server.httpUrl);
+    body.on('error', () => {});
+    const bodyDropped = whenDropped(body, started);
+    body.write('POST /pub/slow HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n');
+    trickle(body, 'x'.repeat(1000), 1000);
+
+    const headResult = await headDropped;
+    assert.ok(headResult.ms < 13_000, `head held ${headResult.ms} ms`);
+    assert.match(headResult.answer, /^(HTTP\/1\.1 408 [^]*\{"error":"[^"]+"\})?$/, headResult.answer);
+    const bodyResult = await bodyDropped;
+    assert.ok(bodyResult.ms < 43_000, `body held ${bodyResult.ms} ms`);
+    assert.match(bodyResult.answer, /^(HTTP\/1\.1 408 [^]*)?$/, bodyResult.answer);
+    // Nothing was published from the half-sent body, and the broker still answers.
+    assert.equal((await stats(server)).messagesIn, 0);
+  });
+
+  test('sockets closed with 1013 and 1009 that never answer the close free their -c slots within the 30 s close timeout', { timeout: 60_000 }, async () => {
+    const server = await start(['-c', '2', '--max-buffered-bytes', '65536']);
+    // A subscriber that never reads (a slow consumer to be) and a publisher that starts an
+    // oversize frame and then reads and sends nothing: the broker is full.
+    const stalled = await stalledSubscriber(server.wsUrl, '/sub/t');
+    const deaf = await rawUpgrade(server.httpUrl, '/pub/big', { read: false });
+    await waitForStats(server, (s) => s.connections === 2 && s.subscribers === 1);
+    deaf.send(oversizeFrameStart());
+    const payload = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 400 && (await stats(server)).slowConsumerDisconnects === 0; i++) {
+      await fetch(`${server.httpUrl}/pub/t`, { method: 'POST', body: payload });
+    }
+    const closedAt = Date.now();
+    await waitForStats(server, (s) => s.slowConsumerDisconnects === 1, 10_000);
+    // Both were told to go (or are about to be) and neither answers: their slots are still taken.
+    assert.equal((await refusedUpgrade(`${server.wsUrl}/sub/other`)).status, 503);
+    await waitForStats(server, (s) => s.connections === 0, 40_000);
+    const freedAfter = Date.now() - closedAt;
+    assert.ok(freedAfter < 35_000, `freed after ${freedAfter} ms`);
+    assert.match(server.output(), /closed WebSocket: 1009 /);
+    const next = await open(`${server.wsUrl}/sub/t`);
+    await next.close();
+    stalled.destroy();
+    deaf.destroy();
+  });
+
+  test('with --ping-interval 1 a socket that answers neither the close nor pings is freed within about two intervals', { timeout: 30_000 }, async () => {
+    const server = await start(['-c', '1', '--ping-interval', '1']);
+    const deaf = await rawUpgrade(server.httpUrl, '/pub/big', { read: false });
+    await waitForStats(server, (s) => s.connections === 1);
+    const sentAt = Date.now();
+    deaf.send(oversizeFrameStart());
+    await waitForStats(server, (s) => s.connections === 0, 10_000);
+    const freedAfter = Date.now() - sentAt;
+    assert.ok(freedAfter < 4000, `freed after ${freedAfter} ms`);
+    deaf.destroy();
+  });
+});

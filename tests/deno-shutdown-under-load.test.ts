@@ -1,0 +1,87 @@
+/**
+ * Issue 15 on Deno (finding 5): SIGTERM while clients publish as hard as they can still ends the
+ * process with exit 0 within the protocol's 5 seconds (one run of the old Deno server took 21.4 s).
+ * Publishers by WebSocket (16 KiB frames written as fast as the socket takes them) and by POST,
+ * 1,000 reading subscribers and 100 that read nothing. The clients are raw sockets that parse
+ * nothing; still, reading what 1,000 subscribers get keeps the test process as busy as the broker,
+ * so the time to exit is measured by a small shell beside them that sends the signal and watches
+ * the broker's process state (Linux /proc).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { waitForStats } from './helpers/server.ts';
+import { denoCli } from './helpers/runtimes.ts';
+import { frame, OPCODE, rawUpgrade, type RawWebSocket } from './helpers/raw-ws.ts';
+import { assertNoStackTrace } from './helpers/checks.ts';
+
+const SUBSCRIBERS = 1000;
+const STALLED = 100;
+const WS_PUBLISHERS = 4;
+const POST_LOOPS = 4;
+
+/**
+ * Sends `signal` to `pid` from a shell and resolves with the milliseconds until the process has
+ * exited (gone, or a zombie not yet reaped by its busy parent), or about 10,000 if it has not.
+ */
+function signalAndTimeExit(pid: number, signal: string): Promise<number> {
+  const script = `kill -${signal} $0; start=$(date +%s%N); i=0
+while state=$(cut -d' ' -f3 /proc/$0/stat 2>/dev/null) && [ "$state" != Z ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i + 1)); done
+echo $(( ($(date +%s%N) - start) / 1000000 ))`;
+  return new Promise((resolve, reject) => {
+    const shell = spawn('sh', ['-c', script, String(pid)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    shell.stdout.on('data', (chunk) => (out += chunk));
+    shell.once('exit', () => (/^\d+\s*$/.test(out) ? resolve(Number(out)) : reject(new Error(`no time from the shell: ${out}`))));
+  });
+}
+
+/** Writes `batch` again and again, as fast as the socket drains, until `going()` is false. */
+function flood(raw: RawWebSocket, batch: Buffer, going: () => boolean): void {
+  const write = () => {
+    while (going() && !raw.socket.destroyed) {
+      if (!raw.socket.write(batch)) return void raw.socket.once('drain', write);
+    }
+  };
+  write();
+}
+
+test('deno CLI: SIGTERM under full publishing load exits 0 within 5 s', { timeout: 90_000, skip: process.platform !== 'linux' && 'times the exit through /proc' }, async () => {
+  const server = await denoCli(['-m', 'production']);
+  const sockets: RawWebSocket[] = [];
+  let publishing = true;
+  try {
+    for (let i = 0; i < SUBSCRIBERS; i += 50) {
+      const batch = await Promise.all(Array.from({ length: 50 }, () => rawUpgrade(server.httpUrl, '/sub/load', { read: false })));
+      // Read and drop: these keep up with anything.
+      for (const raw of batch) raw.socket.on('data', () => {}).resume();
+      sockets.push(...batch);
+    }
+    sockets.push(...(await Promise.all(Array.from({ length: STALLED }, () => rawUpgrade(server.httpUrl, '/sub/load', { read: false })))));
+    const publishers = await Promise.all(Array.from({ length: WS_PUBLISHERS }, (_, i) => rawUpgrade(server.httpUrl, `/pub/load/${i}`, { read: false })));
+    sockets.push(...publishers);
+    await waitForStats(server, (s) => s.subscribers === SUBSCRIBERS + STALLED && s.publishers === WS_PUBLISHERS, 30_000);
+
+    const batch = Buffer.concat(Array.from({ length: 64 }, () => frame(OPCODE.text, 'x'.repeat(16384))));
+    for (const publisher of publishers) flood(publisher, batch, () => publishing);
+    const payload = 'y'.repeat(4096);
+    const posts = Array.from({ length: POST_LOOPS }, async () => {
+      while (publishing) await fetch(`${server.httpUrl}/pub/load/post`, { method: 'POST', body: payload }).then((r) => r.arrayBuffer()).catch(() => {});
+    });
+    // Load long enough for the broker's backlogs to build (and slow consumers to be cut).
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+
+    const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+    const elapsed = await signalAndTimeExit(server.child.pid!, 'TERM');
+    publishing = false;
+    const code = await exited;
+    await Promise.all(posts);
+    assert.equal(code, 0, server.output().slice(-2000));
+    assert.ok(elapsed < 5000, `exited after ${elapsed} ms`);
+    assertNoStackTrace(server);
+  } finally {
+    publishing = false;
+    for (const raw of sockets) raw.destroy();
+    await server.stop('SIGKILL');
+  }
+});
