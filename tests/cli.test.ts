@@ -84,8 +84,8 @@ describe('CLI: help, version and usage errors', () => {
   });
 
   it('bad environment values: exit 2 and one line', async () => {
-    await expectUsageError([], /-m\/--mode/, { BROKER_MODE: 'staging' });
-    await expectUsageError([], /-l\/--listen/, { BROKER_LISTEN: 'localhost:3000' });
+    await expectUsageError([], /^broker-hono: BROKER_MODE \(mode\): /, { BROKER_MODE: 'staging' });
+    await expectUsageError([], /^broker-hono: BROKER_LISTEN \(listen\): /, { BROKER_LISTEN: 'localhost:3000' });
   });
 });
 

@@ -24,7 +24,7 @@ import type { Subscriber } from '../receiver.ts';
 import { compileOriginPatterns } from '../origin.ts';
 import { parseTopic } from '../topic.ts';
 import { defaultLog, errorResponse, type BrokerContext } from './context.ts';
-import { checkOrigin, checkTopic, isUpgrade, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
+import { checkOrigin, checkTopic, isUpgrade, requestPath, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
 import { ConnectionLimit } from './connection-limit.ts';
 import { readMessageBody } from './read-body.ts';
 import { SessionRegistry } from './sessions.ts';
@@ -137,7 +137,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
       // A slot is held from here until the stream or socket opens (or never does), so requests
       // waiting at the same time (the cluster's prepare, a slow handshake) cannot overshoot
       // maxConnections (see connection-limit.ts).
-      const reservation = reserveConnection(ctx);
+      const reservation = reserveConnection(ctx, c);
       if (reservation instanceof Response) return reservation;
       const name = topic.topic.name;
       if (eventStream) {
@@ -158,7 +158,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
         // The runtime could not upgrade this request (Hono's helpers throw when they decline): no
         // socket will open, so the slot goes back and the client hears what the route needs.
         reservation.release();
-        ctx.log(`refused upgrade on ${kind}: 426 ${error instanceof Error ? error.message : String(error)}`);
+        ctx.log(`refused upgrade ${requestPath(c)}: 426 ${error instanceof Error ? error.message : String(error)}`);
         return upgradeRequired();
       }
     });
@@ -172,10 +172,10 @@ export function createBroker(init: CreateBrokerInit): Broker {
       const result = await core.push(topic, data);
       if (result === 'delivered' || result === 'queued') return undefined;
       if (result === 'unavailable') {
-        ctx.log(`push to ${JSON.stringify(topic)} lost with the cluster engine: POST answered 503`);
+        ctx.log(`push to ${JSON.stringify(topic)} lost with the cluster engine: POST ${requestPath(c)} answered 503`);
         return errorResponse(503, `cluster engine unavailable (${ctx.engineProblem() ?? 'connection lost'})`, { 'retry-after': '1' });
       }
-      ctx.log(`push queue full on ${JSON.stringify(topic)}: POST answered 503`);
+      ctx.log(`push queue full on ${JSON.stringify(topic)}: POST ${requestPath(c)} answered 503`);
       return errorResponse(503, `push queue for ${JSON.stringify(topic)} is full (pushQueueLimit ${options.pushQueueLimit})`, { 'retry-after': '1' });
     }),
   );
@@ -208,7 +208,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
     if (!body.ok) {
       // An unreadable body means the client went away or sent what the HTTP layer itself refused
       // (and logged): one line per refused client, not two.
-      if (body.status === 413) ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);
+      if (body.status === 413) ctx.log(`refused POST ${requestPath(c)}: ${body.status} ${body.error}`);
       // The body may not have been read to its end: the connection must not carry another request.
       return errorResponse(body.status, body.error, { connection: 'close' });
     }
