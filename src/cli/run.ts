@@ -11,6 +11,7 @@ import type { BrokerOptions } from '../options.ts';
 import { UsageError, helpText, parseCommandLine } from './args.ts';
 import { mergeConfiguration, parseConfigFile } from './config.ts';
 import { ListenError } from '../serve/listen-error.ts';
+import { reachableUrl } from '../serve/listen-address.ts';
 import type { ServingBroker } from '../serve/serve-on-runtime.ts';
 
 /** What only the runtime can do. */
@@ -62,7 +63,11 @@ export async function runCli(host: CliHost): Promise<void> {
     if (isUsageProblem(error)) fail(host, error.message, 2);
     throw error;
   }
-  for (const url of running.urls) host.stdout(`Listening at ${url}\n`);
+  for (const url of running.urls) {
+    // `http://*:3000` is what was bound, but not a link anyone can follow: name one that is.
+    const reachable = reachableUrl(url);
+    host.stdout(`Listening at ${url}${reachable ? ` (open ${reachable})` : ''}\n`);
+  }
   host.stdout(`broker-hono ${host.version} in ${options.mode} mode${options.mode === 'development' ? ' (demo page at /)' : ''}\n`);
 
   let stopping = false;
