@@ -17,11 +17,11 @@ export const optionsShape = {
     .array(listenAddressSchema)
     .min(1)
     .default(['http://*:3000'])
-    .describe('Addresses to listen on (`http://HOST:PORT`, `*` for every interface, port `0` for a free one). CLI `-l/--listen` (repeatable), env `BROKER_LISTEN` (comma-separated).'),
+    .describe('Addresses to listen on (`http://HOST:PORT`, `*` for every interface, port `0` for a free one). CLI `-l/--listen` (repeatable), env `BROKER_LISTEN` (comma-separated). Standalone only: `createBroker` refuses it (your server listens).'),
   mode: z
     .enum(['development', 'production'])
     .default('development')
-    .describe('`development` serves the demo page at `/`; `production` answers 404 there. CLI `-m/--mode`, env `BROKER_MODE`.'),
+    .describe('`development` serves the demo page at `/`; `production` answers 404 there. CLI `-m/--mode`, env `BROKER_MODE`. The default is the command line\'s; `createBroker` defaults to `production`.'),
   maxConnections: positiveInt()
     .default(10000)
     .describe('Open WebSocket and SSE connections allowed at once; past it new ones get `503`. CLI `-c/--clients`.'),

@@ -90,3 +90,22 @@ describe('mounted, each refusal is logged with the path the client asked for', (
     for (const pattern of expected) assert.ok(lines.some((line) => pattern.test(line)), `${pattern} in\n${lines.join('\n')}`);
   });
 });
+
+describe('createBroker, for mounting: safe defaults', () => {
+  it('defaults to production (no demo page at the mount) unless asked for development', async () => {
+    const quiet = createBroker({ upgradeWebSocket, log: () => {} });
+    assert.equal(quiet.options.mode, 'production');
+    assert.equal((await quiet.app.request('/')).status, 404);
+    quiet.close();
+    const demo = createBroker({ upgradeWebSocket, mode: 'development', log: () => {} });
+    assert.equal((await demo.app.request('/')).status, 200);
+    demo.close();
+  });
+
+  it('refuses listen, which means nothing when your server listens, with one line saying so', () => {
+    assert.throws(
+      () => createBroker({ upgradeWebSocket, listen: ['http://127.0.0.1:8080'] }),
+      (error: unknown) => error instanceof TypeError && /^createBroker: listen means nothing to a mounted broker/.test(error.message) && !error.message.includes('\n'),
+    );
+  });
+});

@@ -86,7 +86,12 @@ export function createBroker(init: CreateBrokerInit): Broker {
   if (typeof upgradeWebSocket !== 'function') {
     throw new TypeError('createBroker: upgradeWebSocket is required (from @hono/node-ws, hono/bun or hono/deno)');
   }
-  const options = resolveOptions(optionInput);
+  // Mounted, the host's server listens: an address here would be silently ignored.
+  if (optionInput.listen !== undefined) {
+    throw new TypeError('createBroker: listen means nothing to a mounted broker (your server listens): give the port to your server, or use serveBroker / npx broker-hono to have the broker listen');
+  }
+  // Mounted in someone's service, the demo page is served only when asked for (mode: 'development').
+  const options = resolveOptions({ ...optionInput, mode: optionInput.mode ?? 'production' });
   if (options.redis && !loadRedisTransport) {
     throw new TypeError("createBroker: redis needs a Redis client: import createBroker from 'broker-hono' (it brings node-redis) or pass loadRedisTransport");
   }

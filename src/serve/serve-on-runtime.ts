@@ -37,8 +37,10 @@ export async function serveOnRuntime(input: ServeInput, runtimeFor: ServeRuntime
   const { log = defaultLog, ...optionInput } = input;
   const options = resolveOptions(optionInput);
   const runtime = runtimeFor(options, log);
+  // The addresses are this lifecycle's to bind; the broker itself never listens.
+  const { listen: _addresses, ...brokerOptions } = options;
   const broker = createBroker({
-    ...options,
+    ...brokerOptions,
     upgradeWebSocket: runtime.upgradeWebSocket,
     transport: runtime.transport,
     loadRedisTransport: runtime.loadRedisTransport,
