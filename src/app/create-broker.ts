@@ -56,6 +56,12 @@ export interface CreateBrokerInit extends BrokerOptionsInput {
   loadRedisTransport?: RedisTransportLoader;
   /** Answers `GET /debug/heap` (leak tests); no such route unless given. Never in production. */
   debugHeap?: HeapFigures;
+  /**
+   * What tells an SSE stream its client went away, besides the stream being cancelled; default:
+   * the request's `signal`. Deno's adapter gives none: Deno cancels the stream, and merely
+   * reading `request.signal` makes `Deno.serve` log a "legacy abort behavior" warning.
+   */
+  clientGoneSignal?: (request: Request) => AbortSignal | undefined;
 }
 
 export interface Broker {
@@ -82,7 +88,7 @@ const WEBSOCKET_ROUTES: readonly RouteKind[] = ['sub', 'pub', 'bus', 'push', 'pu
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 
 export function createBroker(init: CreateBrokerInit): Broker {
-  const { upgradeWebSocket, transport, log, loadRedisTransport, debugHeap, ...optionInput } = init;
+  const { upgradeWebSocket, transport, log, loadRedisTransport, debugHeap, clientGoneSignal, ...optionInput } = init;
   if (typeof upgradeWebSocket !== 'function') {
     throw new TypeError('createBroker: upgradeWebSocket is required (from @hono/node-ws, hono/bun or hono/deno)');
   }
@@ -151,7 +157,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
         } finally {
           reservation.release();
         }
-        return eventStreamResponse(ctx, name, c.req.raw.signal);
+        return eventStreamResponse(ctx, name, clientGoneSignal ? clientGoneSignal(c.req.raw) : c.req.raw.signal);
       }
       try {
         // Cluster mode: open the socket only once other nodes' messages will reach it.

@@ -133,7 +133,7 @@ export function helpText(version: string): string {
     `  ${`${short ? `-${short}, ` : '    '}--${long}`.padEnd(30)} ${description}`;
   for (const spec of FLAGS) {
     const schema = optionsShape[spec.option];
-    const description = (schema.description ?? '').replace(/`/g, '').split('. CLI')[0];
+    const description = (schema.description ?? '').replace(/`/g, '').split('. CLI')[0] ?? '';
     const shown = defaultShown(schema.safeParse(undefined));
     lines.push(row(spec.short, `${spec.long} ${spec.kind === 'number' ? 'N' : 'VALUE'}`, shown ? `${description} (default: ${shown})` : description));
   }

@@ -45,6 +45,7 @@ export async function serveOnRuntime(input: ServeInput, runtimeFor: ServeRuntime
     transport: runtime.transport,
     loadRedisTransport: runtime.loadRedisTransport,
     debugHeap: runtime.debugHeap,
+    clientGoneSignal: runtime.clientGoneSignal,
     log,
   });
   runtime.brokerCreated?.(broker);

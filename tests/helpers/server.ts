@@ -34,8 +34,8 @@ export interface SpawnOptions {
 }
 
 /**
- * Spawns `command args` and waits for its first `Listening at http://HOST:PORT` line. Host `*`
- * or `0.0.0.0` becomes 127.0.0.1.
+ * Spawns `command args` and waits for its first `Listening at http://HOST:PORT` line (or Deno's
+ * `Listening on`). Host `*` or `0.0.0.0` becomes 127.0.0.1.
  */
 export function spawnBroker(command: string, args: string[], options: SpawnOptions = {}): Promise<RunningServer> {
   const child = spawn(command, args, {
@@ -52,7 +52,8 @@ export function spawnBroker(command: string, args: string[], options: SpawnOptio
     }, options.timeoutMs ?? 20000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /Listening at http:\/\/([^\s]+):(\d+)/.exec(output);
+      // "Listening at" is the broker's; "Listening on" is Deno.serve's own (a mounted service).
+      const match = /Listening (?:at|on) http:\/\/([^\s]+):(\d+)/.exec(output);
       if (!match) return;
       clearTimeout(timer);
       const host = match[1] === '*' || match[1] === '0.0.0.0' || match[1] === '[::]' ? '127.0.0.1' : match[1];

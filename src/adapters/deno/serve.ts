@@ -5,7 +5,7 @@
  */
 import { serveOnRuntime, type RunningBroker, type ServeInput } from '../../serve/serve-on-runtime.ts';
 import type { BoundServer } from '../../serve/serve-runtime.ts';
-import { denoUpgradeWebSocket } from './upgrade.ts';
+import { denoUpgradeWebSocket, noClientGoneSignal } from './upgrade.ts';
 import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 
 export { ListenError } from '../../serve/listen-error.ts';
@@ -16,6 +16,7 @@ export function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
   return serveOnRuntime(input, (options) => ({
     upgradeWebSocket: denoUpgradeWebSocket({ idleTimeout: options.pingInterval }),
     loadRedisTransport: loadNodeRedisTransport,
+    clientGoneSignal: noClientGoneSignal,
     listen: (broker, hostname, port) =>
       boundServer(Deno.serve({ hostname, port, onListen() {} }, (request, info) => broker.app.fetch(request, { info }))),
     // A permission Deno was not given: the CLI names the flag to add (see cli.ts).

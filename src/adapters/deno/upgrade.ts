@@ -44,3 +44,12 @@ function wire(socket: WebSocket, events: WSEvents<WebSocket>): void {
   socket.onclose = (event) => events.onClose?.(event, context);
   socket.onerror = (event) => events.onError?.(event, context);
 }
+
+/**
+ * `createBroker`'s `clientGoneSignal` on Deno: none. Deno cancels a response stream whose client
+ * went away, which ends an SSE session by itself; reading `request.signal` at all would make
+ * `Deno.serve` print its "legacy abort behavior" warning when the stream ends.
+ */
+export function noClientGoneSignal(): undefined {
+  return undefined;
+}
