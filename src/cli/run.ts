@@ -14,6 +14,9 @@ import { ListenError } from '../serve/listen-error.ts';
 import { reachableUrl } from '../serve/listen-address.ts';
 import type { ServingBroker } from '../serve/serve-on-runtime.ts';
 
+/** Why the broker shuts down: a signal, or the launcher that started it went away. */
+export type ShutdownReason = 'SIGINT' | 'SIGTERM' | 'parent process exited';
+
 /** What only the runtime can do. */
 export interface CliHost {
   readonly argv: readonly string[];
@@ -26,8 +29,12 @@ export interface CliHost {
   stderr(text: string): void;
   exit(code: number): never;
   serve(options: BrokerOptions): Promise<ServingBroker>;
-  /** Calls `handler` once per SIGINT/SIGTERM. */
-  onSignal(handler: (signal: 'SIGINT' | 'SIGTERM') => void): void;
+  /**
+   * Calls `handler` once per SIGINT/SIGTERM, and when the process was orphaned by the launcher
+   * that started it (`npx` and `npm start` run the broker under `sh -c`: a SIGTERM to npm ends the
+   * shell, never reaching the broker).
+   */
+  onSignal(handler: (reason: ShutdownReason) => void): void;
   /** Runs `fn` after `ms` without keeping the process alive for it. */
   setUnrefTimeout(fn: () => void, ms: number): void;
 }

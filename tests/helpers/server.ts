@@ -28,6 +28,13 @@ export type Launcher = (args?: string[]) => Promise<RunningServer>;
 
 export interface SpawnOptions {
   env?: Record<string, string>;
+  /** Where to run (default: the repository). */
+  cwd?: string;
+  /**
+   * In a process group of its own, as a supervisor starts a service: what the process does with
+   * a signal (npm passes SIGINT on to its whole group) stays out of the test runner's group.
+   */
+  detached?: boolean;
   /** Path prefix the broker is mounted under (for mounted launchers), e.g. '/broker'. */
   prefix?: string;
   timeoutMs?: number;
@@ -39,7 +46,8 @@ export interface SpawnOptions {
  */
 export function spawnBroker(command: string, args: string[], options: SpawnOptions = {}): Promise<RunningServer> {
   const child = spawn(command, args, {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
+    detached: options.detached ?? false,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
