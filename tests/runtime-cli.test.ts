@@ -17,6 +17,7 @@ import { open } from './helpers/ws-client.ts';
 import { waitForOutput } from './helpers/checks.ts';
 import { expectDeafClientCannotHoldShutdown, expectGracefulShutdown } from './helpers/shutdown.ts';
 import { CLI_ENVIRONMENT } from '../src/cli/args.ts';
+import { promptsUntilListening } from './helpers/terminal.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'broker-hono-runtime-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -178,8 +179,35 @@ describe('deno: a missing permission is one line naming the flag to add', () => 
     assert.match(result.stderr, /deno task start/);
   };
 
-  it('no permissions at all: --allow-env, for the environment variables it reads', async () => {
-    expectPermissionLine(await deno([]), '--allow-env', /env access to "BROKER_LISTEN"/);
+  it('no permissions at all: --allow-net (the environment is optional, read only where granted)', async () => {
+    expectPermissionLine(await deno([]), '--allow-net', /net access to "127\.0\.0\.1:0"/);
+  });
+
+  it('--help and --version need no permission', async () => {
+    for (const flag of ['--help', '-V']) {
+      const [expected, got] = await Promise.all([runToEnd(process.execPath, [CLI, flag]), deno([], [flag])]);
+      assert.deepEqual(got, expected, flag);
+    }
+  });
+
+  it('without a permission granted, BROKER_LISTEN and BROKER_MODE are not read (nor asked for)', async () => {
+    const server = await spawnBroker(DENO, ['run', '--no-prompt', '--allow-net', 'mod.ts', '-l', 'http://127.0.0.1:0'], { env: { BROKER_MODE: 'production' }, timeoutMs: 60_000 });
+    try {
+      await waitForOutput(server, (text) => /in development mode/.test(text));
+      assert.equal(await server.stop(), 0);
+    } finally {
+      await server.stop('SIGKILL');
+    }
+    // Granted, they are: a bad value is refused as on Node.
+    const granted = await runToEnd(DENO, ['run', '--no-prompt', '--allow-net', '--allow-env', 'mod.ts'], { BROKER_MODE: 'nonsense' });
+    assert.equal(granted.code, 2);
+    assert.match(granted.stderr, /^broker-hono: BROKER_MODE \(mode\): /);
+  });
+
+  it('`deno run mod.ts` in a terminal asks once, for the network, then listens', async () => {
+    const terminal = await promptsUntilListening(`${DENO} run mod.ts -l http://127.0.0.1:0`);
+    assert.equal(terminal.prompts.length, 1, terminal.output);
+    assert.match(terminal.prompts[0]!, /net access to "127\.0\.0\.1:0"/);
   });
 
   it('environment but no network: --allow-net', async () => {
