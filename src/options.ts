@@ -7,7 +7,7 @@ import { z } from 'zod';
 const positiveInt = () => z.number().int().positive();
 
 /** The shape of a listen address: `http://HOST:PORT`, `*` meaning every interface. */
-export const listenAddressSchema = z
+export const listenAddressSchema: z.ZodString = z
   .string()
   .regex(/^http:\/\/(\*|\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'must look like http://HOST:PORT')
   .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, 'port must be 0-65535');
@@ -57,12 +57,39 @@ export const optionsShape = {
     .describe('Cluster mode: `redis://HOST:PORT/DB` of the Redis that joins broker processes. Unset: in-memory, single process. CLI `--redis`.'),
 } as const;
 
-export const brokerOptionsSchema = z.object(optionsShape).strict();
+/**
+ * Options after defaults are applied. Written out (the schema above is the source of truth, and
+ * `schemaMatches` below fails to compile when the two differ) because a published type may not
+ * be inferred (JSR's "slow types"), and a zod type spelled out option by option reads worse.
+ */
+export interface BrokerOptions {
+  listen: string[];
+  mode: 'development' | 'production';
+  maxConnections: number;
+  maxMessageSize: number;
+  maxBufferedBytes: number;
+  pingInterval: number;
+  inactivityTimeout: number;
+  pushQueueLimit: number;
+  maxTopicDepth: number;
+  maxTopicLength: number;
+  allowOrigin?: string[] | undefined;
+  redis?: string | undefined;
+}
 
 /** Options as a caller writes them: every field optional. */
-export type BrokerOptionsInput = z.input<typeof brokerOptionsSchema>;
-/** Options after defaults are applied. */
-export type BrokerOptions = z.output<typeof brokerOptionsSchema>;
+export type BrokerOptionsInput = { [K in keyof BrokerOptions]?: BrokerOptions[K] | undefined };
+
+const schema = z.object(optionsShape).strict();
+
+/** The one schema of options, as `BrokerOptionsInput` in and `BrokerOptions` out. */
+export const brokerOptionsSchema: z.ZodType<BrokerOptions, BrokerOptionsInput> = schema;
+
+// Adding an option to `optionsShape` means adding it to `BrokerOptions` too: this says so.
+// (Exact equality: optional options would otherwise slip through a two-way `extends`.)
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const schemaMatches: [Same<z.output<typeof schema>, BrokerOptions>, Same<z.input<typeof schema>, BrokerOptionsInput>] = [true, true];
+void schemaMatches;
 
 /** Validates options, filling in defaults. Throws an `OptionsError` with a one-line message. */
 export function resolveOptions(input: unknown = {}): BrokerOptions {

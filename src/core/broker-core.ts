@@ -35,7 +35,7 @@ type Attachment = { kind: ReceiverKind; topic: string };
 
 export class BrokerCore {
   /** Live connections and totals; the transports count their own connections here too. */
-  readonly counters = new Counters();
+  readonly counters: Counters = new Counters();
   readonly #delivery: Delivery;
   readonly #subscriptions: Subscriptions;
   readonly #bus: Bus;

@@ -16,7 +16,7 @@ export class Counters {
   refused = 0;
   /** Messages a cluster engine could not forward to other nodes. */
   forwardFailures = 0;
-  readonly startedAt = Date.now();
+  readonly startedAt: number = Date.now();
 }
 
 /** The JSON body of `/stats` (PROTOCOL.md), plus a few extra totals. */

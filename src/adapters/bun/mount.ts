@@ -17,7 +17,7 @@
  * (`sendPings`, `idleTimeout`), native pub/sub fan-out. Use them with one `Bun.serve`.
  * `serveBroker` runs the broker on its own, as `bun run mod.ts` does.
  */
-import { websocket as honoWebSocket, upgradeWebSocket, type BunWebSocketData } from 'hono/bun';
+import { websocket as honoWebSocket, upgradeWebSocket, type BunWebSocketData, type BunWebSocketHandler } from 'hono/bun';
 import { createBroker } from '../../app/create-broker.ts';
 import { clock } from '../../app/sessions.ts';
 import { EVENT_STREAM_HEADERS } from '../../app/sse.ts';
@@ -30,16 +30,27 @@ import { bunTransport } from './session.ts';
 
 export { serveBroker, ListenError, type RunningBroker } from './serve.ts';
 export type { MountInit, MountedBroker } from '../mounted.ts';
-export type { BunWebSocketData } from 'hono/bun';
+export type { BunWebSocketData, BunWebSocketHandler } from 'hono/bun';
 
 const EVENT_STREAM = EVENT_STREAM_HEADERS['content-type']!;
+
+/**
+ * What `fetch` uses of Bun's `Server` (Bun's own `Server` is one). Spelled out, as `hono/bun`
+ * spells out its handler's type, so the published types need no `Bun` global where there is none.
+ */
+export interface BunServerLike {
+  timeout(request: Request, seconds: number): void;
+}
 
 /** A broker mounted in a Bun service: hand `fetch` and `websocket` to `Bun.serve`. */
 export interface BunBroker extends MountedBroker {
   /** Your app's `fetch`, lifting Bun's idle timeout for each SSE response. */
-  readonly fetch: (request: Request, server: Bun.Server<BunWebSocketData>) => Promise<Response>;
-  /** `hono/bun`'s WebSocket handler with Bun's native limits set from the broker's options. */
-  readonly websocket: Bun.WebSocketHandler<BunWebSocketData>;
+  readonly fetch: (request: Request, server: BunServerLike) => Promise<Response>;
+  /**
+   * `hono/bun`'s WebSocket handler (typed as `hono/bun` types it) with Bun's native limits set
+   * from the broker's options (`maxPayloadLength`, `backpressureLimit`, pings).
+   */
+  readonly websocket: BunWebSocketHandler<BunWebSocketData>;
 }
 
 /** Creates the broker with Bun's pieces and mounts it at `path` of `app` (`app.route(path, broker.app)`). */
@@ -73,13 +84,14 @@ export function mountBroker(app: HostApp, path: string, init: MountInit = {}): B
   });
   mountInto(app, path, broker);
   return Object.assign(withShutdown(broker), {
-    async fetch(request: Request, server: Bun.Server<BunWebSocketData>): Promise<Response> {
+    async fetch(request: Request, server: BunServerLike): Promise<Response> {
       // Native fan-out publishes through the server whose sockets subscribed: this one.
-      broadcaster.server ??= server;
+      broadcaster.server ??= server as Bun.Server<BunWebSocketData>;
       const response = await app.fetch(request, server);
       if (response.headers.get('content-type')?.startsWith(EVENT_STREAM)) server.timeout(request, 0);
       return response;
     },
-    websocket: handler,
+    // Bun's options ride along (Bun.serve reads them); the type names the handler's part.
+    websocket: handler as BunWebSocketHandler<BunWebSocketData>,
   });
 }

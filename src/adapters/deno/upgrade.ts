@@ -8,9 +8,9 @@
  *   and closes it if the pong does not come within as long again, PROTOCOL.md's ping rule); with
  *   `hono/deno` it could only be passed by every route call.
  */
-import { WSContext, defineWebSocketHelper, type WSEvents } from 'hono/ws';
+import { WSContext, defineWebSocketHelper, type UpgradeWebSocket, type WSEvents } from 'hono/ws';
 
-export function denoUpgradeWebSocket(defaults: Deno.UpgradeWebSocketOptions) {
+export function denoUpgradeWebSocket(defaults: Deno.UpgradeWebSocketOptions): UpgradeWebSocket<WebSocket, Deno.UpgradeWebSocketOptions> {
   return defineWebSocketHelper<WebSocket, Deno.UpgradeWebSocketOptions>((c, events, options) => {
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return;
     const protocol = c.req.header('sec-websocket-protocol')?.split(',')[0]?.trim();

@@ -20,7 +20,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Hono } from 'hono';
-import { WSContext, defineWebSocketHelper, type WSEvents, type WSMessageReceive } from 'hono/ws';
+import { WSContext, defineWebSocketHelper, type UpgradeWebSocket, type WSEvents, type WSMessageReceive } from 'hono/ws';
 import { BrokerMessage } from '../../message.ts';
 import { isBrokerSocketEvents, type BrokerSocketEvents } from '../../app/transport.ts';
 import { upgradeRequest } from './upgrade-request.ts';
@@ -37,7 +37,7 @@ export interface NodeUpgradeBindings {
 }
 
 /** The `upgradeWebSocket` to give `createBroker` when serving with `attachUpgrades`. */
-export const upgradeWebSocket = defineWebSocketHelper<WebSocket>((c, events) => {
+export const upgradeWebSocket: UpgradeWebSocket<WebSocket> = defineWebSocketHelper<WebSocket>((c, events) => {
   const upgrade = (c.env as NodeUpgradeBindings | undefined)?.upgrade;
   if (!upgrade || c.req.header('upgrade')?.toLowerCase() !== 'websocket') return;
   upgrade.accept(events);
