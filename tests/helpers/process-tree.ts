@@ -59,8 +59,8 @@ export interface SignalOutcome {
 }
 
 /**
- * Starts `command args` (it must print `Listening at`), opens a WebSocket and an SSE subscriber,
- * sends `signal` (or each signal in turn) to the started process alone and asserts: the
+ * Starts `command args` (it must print `Listening at`), opens a WebSocket and an SSE subscriber
+ * (and checks a message published by POST reaches them), sends `signal` (or each signal in turn) to the started process alone and asserts: the
  * WebSocket gets 1001, the stream ends, every process of the tree ends and the port is free, all
  * within 5 s of the (last) signal.
  */
@@ -71,6 +71,10 @@ export async function expectSignalClosesTree(command: string, args: string[], si
     const socket = await open(`${server.wsUrl}/sub/signals`);
     const stream = await openSse(`${server.httpUrl}/sub/signals`);
     await waitForStats(server, (s) => s.connections === 2, 10_000);
+    // It serves: a message published by POST reaches both.
+    assert.equal((await fetch(`${server.httpUrl}/pub/signals`, { method: 'POST', body: 'before the signal' })).status, 200);
+    assert.deepEqual(await socket.waitFor(1, 10_000), [{ data: 'before the signal', binary: false }]);
+    assert.equal((await stream.waitForEvents(1, 10_000))[0]!.data, 'before the signal');
     const port = Number(new URL(server.httpUrl).port);
     // Several signals (a supervisor's SIGINT, then its SIGKILL): the clock starts at the last.
     const signals = Array.isArray(signal) ? signal : [signal];
