@@ -1,14 +1,12 @@
 /**
  * `createBroker(options)`: the broker as a Hono sub-app plus the core's methods. The app uses
  * standard Request/Response and the host's `upgradeWebSocket`, so it runs standalone (see the
- * runtime adapters) or mounted in another Hono service with `app.route('/broker', broker.app)`.
+ * runtime adapters) or mounted in another Hono service with `app.route('/broker', broker.app)`;
+ * the entry points `broker-hono/node`, `/deno` and `/bun` (`mountBroker`) do that with each
+ * runtime's pieces. Mounted, the mode is production unless asked, and `listen` is refused.
  *
  * ```ts
- * import { Hono } from 'hono';
- * import { createNodeWebSocket } from '@hono/node-ws';
- * const app = new Hono();
- * const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app });
- * const broker = createBroker({ upgradeWebSocket, mode: 'production' });
+ * const broker = createBroker({ upgradeWebSocket });   // the host runtime's helper
  * app.route('/broker', broker.app);
  * ```
  */
@@ -42,7 +40,7 @@ import { headWithoutBody } from './head-requests.ts';
 import { addDebugHeapRoute, type HeapFigures } from './debug-heap.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
-  /** The host runtime's WebSocket upgrade helper (`@hono/node-ws`, `hono/bun`, `hono/deno`). */
+  /** The host runtime's WebSocket upgrade helper (`mountBroker` of `broker-hono/<runtime>` brings the right one). */
   // deno-lint-ignore no-explicit-any
   upgradeWebSocket: UpgradeWebSocket<any, any>;
   /** A runtime adapter's faster way to turn sockets into sessions (transport.ts); defaults to the standard one. */
@@ -90,7 +88,7 @@ const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 export function createBroker(init: CreateBrokerInit): Broker {
   const { upgradeWebSocket, transport, log, loadRedisTransport, debugHeap, clientGoneSignal, ...optionInput } = init;
   if (typeof upgradeWebSocket !== 'function') {
-    throw new TypeError('createBroker: upgradeWebSocket is required (from @hono/node-ws, hono/bun or hono/deno)');
+    throw new TypeError("createBroker: upgradeWebSocket is required (or use mountBroker from 'broker-hono/node', '/deno' or '/bun')");
   }
   // Mounted, the host's server listens: an address here would be silently ignored.
   if (optionInput.listen !== undefined) {
