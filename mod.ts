@@ -17,7 +17,8 @@ import { loadNodeRedisTransport } from './src/adapters/redis/load-node-redis.ts'
 
 export type { Broker, CreateBrokerInit };
 export { BrokerCore, type CoreLimits } from './src/core/broker-core.ts';
-export type { Engine, EngineEvents, EngineFactory, EngineLifecycle } from './src/core/engine.ts';
+export { RELAYED, type Engine, type EngineEvents, type EngineFactory, type EngineLifecycle, type HistoryStats, type Publication, type Recovery } from './src/core/engine.ts';
+export { StampedMessage, formatStreamId, parseStreamId, type GapReason, type StreamGap, type StreamPosition } from './src/stamped.ts';
 export { MemoryEngine } from './src/core/memory-engine.ts';
 export type { RedisTransport, RedisTransportFactory, RedisTransportInit } from './src/engine/redis/transport.ts';
 export type { RedisTransportLoader } from './src/engine/redis/deferred-transport.ts';

@@ -16,7 +16,9 @@
  * checkout, e.g. `git worktree add ../before HEAD~3 && (cd ../before && npm ci && npm run build)`).
  *
  * Scenarios: fanout (1 publisher → N subscribers of a parent topic, as fast as a window of
- * in-flight messages allows), latency-light (10 msg/s into N subscribers), latency-half (half the
+ * in-flight messages allows), fanout-json (the same with `?format=json` subscribers: each message
+ * a JSON envelope with its id; brokers only), fanout-history (raw subscribers, the broker keeping
+ * history: `--history-size 1000`; brokers only), latency-light (10 msg/s into N subscribers), latency-half (half the
  * runtime's naive baseline's peak rate), many-topics (subscribers on distinct topics, many
  * publishers), few-topics (the same traffic with only the targeted topics), idle (connections
  * held open: server memory per connection and connect time).
@@ -69,8 +71,15 @@ const settings = {
   latencySeconds: quick ? 3 : 10,
 };
 
-type ScenarioId = 'fanout' | 'fanout-rate' | 'latency-light' | 'latency-half' | 'many-topics' | 'few-topics' | 'idle';
-const ALL_SCENARIOS: ScenarioId[] = ['fanout', ...(settings.rate > 0 ? (['fanout-rate'] as const) : []), 'latency-light', 'latency-half', 'many-topics', 'few-topics', 'idle'];
+type ScenarioId = 'fanout' | 'fanout-json' | 'fanout-history' | 'fanout-rate' | 'latency-light' | 'latency-half' | 'many-topics' | 'few-topics' | 'idle';
+const ALL_SCENARIOS: ScenarioId[] = ['fanout', 'fanout-json', 'fanout-history', ...(settings.rate > 0 ? (['fanout-rate'] as const) : []), 'latency-light', 'latency-half', 'many-topics', 'few-topics', 'idle'];
+/**
+ * Broker features the baselines do not have: only brokers run these, and each is compared with
+ * the same server's raw fan-out of this run (what the feature costs), not with a baseline.
+ */
+const BROKER_ONLY: ReadonlySet<ScenarioId> = new Set(['fanout-json', 'fanout-history']);
+/** Extra broker flags a scenario runs with. */
+const SCENARIO_ARGS: Partial<Record<ScenarioId, string[]>> = { 'fanout-history': ['--history-size', '1000'] };
 const scenarios = flags.scenarios ? (flags.scenarios.split(',') as ScenarioId[]) : ALL_SCENARIOS;
 
 const specs = [...serverSpecs(), ...(flags.compare ? compareSpecs(resolve(flags.compare)) : [])].filter((spec) => !flags.servers || flags.servers.split(',').includes(spec.id));
@@ -112,7 +121,10 @@ function planFor(scenario: ScenarioId, spec: ServerSpec, server: { host: string;
   const plan = basePlan(server);
   switch (scenario) {
     case 'fanout':
+    case 'fanout-history':
       return plan;
+    case 'fanout-json':
+      return { ...plan, subscribePath: '/sub/bench?format=json' };
     case 'fanout-rate':
       return { ...plan, rate: settings.rate };
     case 'latency-light':
@@ -148,7 +160,7 @@ function halfRateFor(spec: ServerSpec): number {
 }
 
 async function runOnce(scenario: ScenarioId, spec: ServerSpec, round: number): Promise<Sample> {
-  const server = await startServer(spec);
+  const server = await startServer({ ...spec, args: [...spec.args, ...(SCENARIO_ARGS[scenario] ?? [])] });
   const pid = server.child.pid!;
   try {
     await sleep(300);
@@ -245,6 +257,8 @@ const COLUMNS: Record<ScenarioId, Column[]> = {
     { title: 'server CPU', value: (s) => median(s.map((x) => x.serverCpu ?? Number.NaN)), format: (v) => (Number.isFinite(v) ? v.toFixed(2) : '—') },
     { title: 'loadgen CPU', value: (s) => median(s.map((x) => x.result?.loadgenCpu ?? Number.NaN)), format: (v) => (Number.isFinite(v) ? v.toFixed(2) : '—') },
   ],
+  'fanout-json': [],
+  'fanout-history': [],
   'fanout-rate': [],
   'latency-light': [
     { title: 'p50 ms', value: (s) => median(s.map((x) => x.result?.latencyMs.p50 ?? Number.NaN)), format: fmtMs },
@@ -259,6 +273,8 @@ const COLUMNS: Record<ScenarioId, Column[]> = {
     { title: 'connect s', value: (s) => median(s.map((x) => (x.result?.connectMs ?? Number.NaN) / 1000)), format: (v) => (Number.isFinite(v) ? v.toFixed(2) : '—'), ratio: true },
   ],
 };
+COLUMNS['fanout-json'] = COLUMNS.fanout;
+COLUMNS['fanout-history'] = COLUMNS.fanout;
 COLUMNS['fanout-rate'] = COLUMNS['latency-light'];
 COLUMNS['latency-half'] = COLUMNS['latency-light'];
 COLUMNS['many-topics'] = COLUMNS.fanout;
@@ -266,6 +282,8 @@ COLUMNS['few-topics'] = COLUMNS.fanout;
 
 const TITLES: Record<ScenarioId, () => string> = {
   fanout: () => `Fan-out: 1 publisher → ${fmtInt(settings.subscribers)} subscribers of a parent topic, ${settings.payload}-byte messages, as fast as a window of ${settings.window} in-flight messages allows`,
+  'fanout-json': () => `Fan-out with \`?format=json\` subscribers (each message a JSON envelope with its id), otherwise as fan-out; ratio against the same broker's raw fan-out`,
+  'fanout-history': () => `Fan-out with history kept (\`--history-size 1000\`), raw subscribers; ratio against the same broker's raw fan-out`,
   'fanout-rate': () => `Fan-out at a fixed ${fmtInt(settings.rate)} messages/s into ${fmtInt(settings.subscribers)} subscribers`,
   'latency-light': () => `Latency at light load: 10 messages/s into ${fmtInt(settings.subscribers)} subscribers (publish → receive)`,
   'latency-half': () => `Latency at half of the naive baseline's peak rate (each runtime's own baseline), ${fmtInt(settings.subscribers)} subscribers`,
@@ -281,18 +299,22 @@ function table(scenario: ScenarioId): string {
   for (const column of columns) header.push(column.title, ...(column.ratio ? ['vs baseline'] : []));
   const lines = [`### ${TITLES[scenario]()}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const spec of specs) {
+    if (BROKER_ONLY.has(scenario) && !isBroker(spec)) continue;
     if (spec.unavailable) {
       lines.push(`| ${spec.label} | — | ${spec.unavailable} |`);
       continue;
     }
     const samples = bySever.get(spec.id) ?? [];
     const ok = samples.filter((s) => s.result);
-    const baseline = bySever.get(spec.baseline ?? '')?.filter((s) => s.result) ?? [];
+    // A broker-only scenario's ratio is against the same server's raw fan-out.
+    const baselineSamples = BROKER_ONLY.has(scenario) ? results.get('fanout')?.get(spec.id) : bySever.get(spec.baseline ?? '');
+    const baseline = baselineSamples?.filter((s) => s.result) ?? [];
+    const hasBaseline = BROKER_ONLY.has(scenario) || spec.baseline !== undefined;
     const cells = [spec.label, `${ok.length}${samples.length > ok.length ? ` (+${samples.length - ok.length} failed)` : ''}`];
     for (const column of columns) {
       const value = column.value(ok);
       cells.push(column.format(value));
-      if (column.ratio) cells.push(spec.baseline && baseline.length ? fmtRatio(value / column.value(baseline)) : spec.baseline ? '—' : '1.00× (baseline)');
+      if (column.ratio) cells.push(hasBaseline && baseline.length ? fmtRatio(value / column.value(baseline)) : hasBaseline ? '—' : '1.00× (baseline)');
     }
     lines.push(`| ${cells.join(' | ')} |`);
   }
@@ -341,9 +363,10 @@ async function main(): Promise<void> {
   for (const scenario of scenarios) {
     const byServer = new Map<string, Sample[]>();
     results.set(scenario, byServer);
+    const servers = BROKER_ONLY.has(scenario) ? runnable.filter(isBroker) : runnable;
     for (let round = 1; round <= settings.rounds; round++) {
       // Rotate the order each round so no server always runs first (or right after another).
-      const order = runnable.map((_, i) => runnable[(i + round - 1) % runnable.length]!);
+      const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!);
       for (const spec of order) {
         const sample = await runOnce(scenario, spec, round);
         if (!byServer.has(spec.id)) byServer.set(spec.id, []);
@@ -373,6 +396,10 @@ async function main(): Promise<void> {
       child.once('exit', () => resolve());
     });
   }
+}
+
+function isBroker(spec: ServerSpec): boolean {
+  return spec.id.startsWith('broker-');
 }
 
 function summary(scenario: ScenarioId, sample: Sample): string {

@@ -53,6 +53,17 @@ export class BrokerMessage {
   }
 
   /**
+   * The message's size in bytes (UTF-8 for text) without encoding or decoding it: for byte
+   * budgets, which measure messages that may wait a long time, and must not make one text
+   * message hold both its string and its bytes.
+   */
+  get size(): number {
+    if (this._bytes) return this._bytes.byteLength;
+    const data = this._data!;
+    return typeof data === 'string' ? utf8Length(data) : data.byteLength;
+  }
+
+  /**
    * Returns what `prepare` makes of this message for one kind of transport, computing it on the
    * first call only. `key` should be a module-level constant of the transport, and `prepare` a
    * module-level function (not a closure made per call: this runs once per receiver).
@@ -71,4 +82,20 @@ export class BrokerMessage {
     cache.set(key, value);
     return value;
   }
+}
+
+/** UTF-8 length of a string, counted without encoding it (a lone surrogate counts as U+FFFD: 3). */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // A surrogate pair: 2 UTF-16 units, 4 UTF-8 bytes.
+      bytes += 2;
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
 }

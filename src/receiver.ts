@@ -3,6 +3,7 @@
  * in-process callback. Transports implement this; the core never sees runtime socket types.
  */
 import type { BrokerMessage, MessageData } from './message.ts';
+import type { StampedMessage, StreamGap } from './stamped.ts';
 
 export interface Receiver {
   /**
@@ -11,6 +12,14 @@ export interface Receiver {
    * `a/b`); transports that do not need it leave the parameter out.
    */
   deliver(message: BrokerMessage, topic: string): void;
+  /**
+   * Present on receivers that want ids (`?format=json`, SSE with ids): as a topic subscriber
+   * such a receiver is handed each message with its position in the stream of the topic it
+   * subscribed to (stamped.ts), through this method instead of `deliver`. Same rules as `deliver`.
+   */
+  deliverStamped?(message: StampedMessage): void;
+  /** A resuming subscriber's gap notice (stamped.ts), handed over before anything else. */
+  deliverGap?(gap: StreamGap): void;
   /** Bytes accepted by `deliver` but not yet handed to the network. */
   bufferedAmount(): number;
   /** Close with a WebSocket close code (SSE streams just end). */
@@ -41,6 +50,11 @@ export interface TopicBroadcaster {
   leave(topic: string, receiver: Receiver): void;
   /** Sends `message` once to every member of `topic` (`members`, as the core knows them). */
   broadcast(topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage, slowConsumers: SlowConsumerRule): void;
+  /**
+   * The same for members that want ids (`Receiver.deliverStamped`): one stamped message for the
+   * stream of `topic`. A broadcaster whose receivers may want ids must have it.
+   */
+  broadcastStamped?(topic: string, members: ReadonlySet<Receiver>, message: StampedMessage, slowConsumers: SlowConsumerRule): void;
 }
 
 /** The core's slow-consumer rule, as a broadcaster applies it to its members. */

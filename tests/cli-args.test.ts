@@ -55,8 +55,16 @@ describe('CLI arguments', () => {
       '--max-buffered-bytes', '4096',
       '--ping-interval', '10',
       '--push-queue-limit', '0',
+      '--push-queue-bytes', '65536',
+      '--max-held-bytes=1048576',
+      '--max-posts-in-flight', '3',
+      '--headers-timeout', '2.5',
+      '--body-timeout=4',
       '--max-topic-depth', '4',
       '--max-topic-length', '64',
+      '--history-size', '100',
+      '--history-ttl=0.5',
+      '--history-max-bytes', '65536',
       '--allow-origin', 'example.com',
       '--allow-origin=*.example.org',
       '--redis', 'redis://127.0.0.1:6379/0',
@@ -70,8 +78,16 @@ describe('CLI arguments', () => {
       maxBufferedBytes: 4096,
       pingInterval: 10,
       pushQueueLimit: 0,
+      pushQueueBytes: 65536,
+      maxHeldBytes: 1048576,
+      maxPostsInFlight: 3,
+      headersTimeout: 2.5,
+      bodyTimeout: 4,
       maxTopicDepth: 4,
       maxTopicLength: 64,
+      historySize: 100,
+      historyTtl: 0.5,
+      historyMaxBytes: 65536,
       allowOrigin: ['example.com', '*.example.org'],
       redis: 'redis://127.0.0.1:6379/0',
     });
@@ -110,7 +126,7 @@ describe('CLI arguments', () => {
     usageError(() => resolve(['-c', '1.5']), /^-c\/--clients \(maxConnections\): /);
     usageError(() => resolve(['-c', '-3']), /^-c\/--clients \(maxConnections\): /);
     usageError(() => resolve(['-m', 'staging']), /^-m\/--mode \(mode\): .*development.*production/);
-    usageError(() => resolve(['-l', 'nonsense']), /^-l\/--listen \(listen\): must look like http:\/\/HOST:PORT$/);
+    usageError(() => resolve(['-l', 'nonsense']), /^-l\/--listen \(listen\): must look like http:\/\/HOST:PORT or https:\/\/HOST:PORT\?cert=FILE&key=FILE$/);
     usageError(() => resolve(['-l', 'http://*:99999']), /^-l\/--listen \(listen\): port must be 0-65535$/);
     usageError(() => resolve(['-i', 'soon']), /-i\/--inactivity-timeout must be a number/);
     usageError(() => resolve(['--max-message-size', '0']), /^--max-message-size \(maxMessageSize\): /);

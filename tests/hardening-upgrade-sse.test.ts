@@ -6,12 +6,12 @@
  * is published for sessions without a socket. Node-only: Deno and Bun route such a request like
  * any other.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { nodeCli, stats, waitForStats, type RunningServer } from './helpers/server.ts';
 import { rawExchange, readResponseHead, statusOf, tcpConnect } from './helpers/raw-ws.ts';
-import { assertAlive, assertNoStackTrace } from './helpers/checks.ts';
+import { serverForSuite } from './helpers/checks.ts';
 import { open } from './helpers/ws-client.ts';
 
 const MAX = 20;
@@ -30,59 +30,51 @@ async function sendRaw(server: RunningServer, bytes: string): Promise<Socket> {
 }
 
 describe('SSE with a foreign Upgrade header (Node upgrade path)', () => {
-  let server: RunningServer;
-  before(async () => {
-    server = await nodeCli(['-c', String(MAX)]);
-  });
-  after(async () => {
-    assertAlive(server);
-    assertNoStackTrace(server);
-    await server.stop();
-  });
+  const broker = serverForSuite(() => nodeCli(['-c', String(MAX)]));
 
   test('is a working subscription while its socket is open', T, async () => {
-    const socket = await sendRaw(server, sseWithForeignUpgrade(server, 'foreign/live'));
+    const socket = await sendRaw(broker(), sseWithForeignUpgrade(broker(), 'foreign/live'));
     const { head } = await readResponseHead(socket);
     assert.match(head, /^HTTP\/1\.1 200/);
     assert.match(head, /\r\ncontent-type: text\/event-stream/i);
     let received = '';
     socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
     socket.resume();
-    await waitForStats(server, (s) => s.subscribers === 1);
-    const published = await fetch(`${server.httpUrl}/pub/foreign/live`, { method: 'POST', body: 'over the raw socket' });
+    await waitForStats(broker(), (s) => s.subscribers === 1);
+    const published = await fetch(`${broker().httpUrl}/pub/foreign/live`, { method: 'POST', body: 'over the raw socket' });
     assert.equal(published.status, 200);
     const deadline = Date.now() + 5000;
     while (!received.includes('data: over the raw socket\n\n') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.match(received, /data: over the raw socket\n\n/);
     socket.destroy();
-    await waitForStats(server, (s) => s.connections === 0 && s.subscribers === 0);
+    await waitForStats(broker(), (s) => s.connections === 0 && s.subscribers === 0);
   });
 
   test('sessions end with their sockets: far more than maxConnections in turn leave no slot taken', T, async () => {
     for (let round = 0; round < 3; round++) {
-      const sockets = await Promise.all(Array.from({ length: MAX }, (_, i) => sendRaw(server, sseWithForeignUpgrade(server, `foreign/${i}`))));
-      await waitForStats(server, (s) => s.connections === MAX);
+      const sockets = await Promise.all(Array.from({ length: MAX }, (_, i) => sendRaw(broker(), sseWithForeignUpgrade(broker(), `foreign/${i}`))));
+      await waitForStats(broker(), (s) => s.connections === MAX);
       // Half leave with a FIN, half with a reset.
       sockets.forEach((socket, i) => (i % 2 ? socket.destroy() : socket.resetAndDestroy()));
-      await waitForStats(server, (s) => s.connections === 0 && s.subscribers === 0);
+      await waitForStats(broker(), (s) => s.connections === 0 && s.subscribers === 0);
     }
     // And the broker still takes a full house of ordinary clients.
-    const clients = await Promise.all(Array.from({ length: MAX }, (_, i) => open(`${server.wsUrl}/sub/after/${i}`)));
-    await waitForStats(server, (s) => s.connections === MAX);
+    const clients = await Promise.all(Array.from({ length: MAX }, (_, i) => open(`${broker().wsUrl}/sub/after/${i}`)));
+    await waitForStats(broker(), (s) => s.connections === MAX);
     await Promise.all(clients.map((client) => client.close()));
   });
 
   test('pipelined requests on one socket leave nothing behind when it goes', T, async () => {
-    const twice = sseWithForeignUpgrade(server, 'foreign/piped/1') + sseWithForeignUpgrade(server, 'foreign/piped/2');
-    const sockets = await Promise.all(Array.from({ length: 10 }, () => sendRaw(server, twice)));
-    await waitForStats(server, (s) => s.connections >= 10);
+    const twice = sseWithForeignUpgrade(broker(), 'foreign/piped/1') + sseWithForeignUpgrade(broker(), 'foreign/piped/2');
+    const sockets = await Promise.all(Array.from({ length: 10 }, () => sendRaw(broker(), twice)));
+    await waitForStats(broker(), (s) => s.connections >= 10);
     for (const socket of sockets) socket.destroy();
-    await waitForStats(server, (s) => s.connections === 0 && s.subscribers === 0);
-    assert.equal((await stats(server)).connections, 0);
+    await waitForStats(broker(), (s) => s.connections === 0 && s.subscribers === 0);
+    assert.equal((await stats(broker())).connections, 0);
   });
 
   test('a foreign upgrade with a method that carries a body is refused with 400 and JSON', T, async () => {
-    const response = await rawExchange(server.httpUrl, sseWithForeignUpgrade(server, 'foreign/post', 'POST'));
+    const response = await rawExchange(broker().httpUrl, sseWithForeignUpgrade(broker(), 'foreign/post', 'POST'));
     assert.equal(statusOf(response), 400, response);
     assert.match(response, /"error":"this server upgrades only to websocket/);
   });

@@ -13,7 +13,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { ROOT } from './helpers/server.ts';
 import { importsOf, sourceFiles } from './helpers/imports.ts';
 
-const LAYERS = ['leaf', 'core', 'engine', 'app', 'serve', 'cli', 'adapters', 'mod'] as const;
+const LAYERS = ['leaf', 'core', 'engine', 'app', 'serve', 'cli', 'adapters', 'mod', 'client'] as const;
 type Layer = (typeof LAYERS)[number];
 
 /**
@@ -21,7 +21,9 @@ type Layer = (typeof LAYERS)[number];
  * ties a lower layer to the one above all the same. Leaves import no other leaf's values, so each
  * stands alone (`broker-hono/topic` is published on its own); a type from another leaf is allowed
  * (`receiver.ts` describes what it receives with `message.ts`'s types). `serve` is the
- * runtime-neutral serve lifecycle between the app and the command line.
+ * runtime-neutral serve lifecycle between the app and the command line. `client` is the client
+ * library (`broker-hono/client`): it runs in browsers as it is, so it imports nothing of the rest
+ * and nothing imports it (the app serves a generated copy of it as text).
  */
 const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   leaf: [],
@@ -32,6 +34,7 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   cli: ['serve', 'app', 'engine', 'core', 'leaf'],
   adapters: ['cli', 'serve', 'app', 'engine', 'core', 'leaf'],
   mod: ['adapters', 'cli', 'serve', 'app', 'engine', 'core', 'leaf'],
+  client: [],
 };
 
 /** Files outside `src/` that code may read as data (the version, from package.json). */

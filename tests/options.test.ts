@@ -34,8 +34,16 @@ describe('options schema', () => {
       pingInterval: 30,
       inactivityTimeout: 1200,
       pushQueueLimit: 10000,
+      pushQueueBytes: 2 * 1024 * 1024,
+      maxHeldBytes: 256 * 1024 * 1024,
+      maxPostsInFlight: 256,
+      headersTimeout: 10,
+      bodyTimeout: 30,
       maxTopicDepth: 32,
       maxTopicLength: 1024,
+      historySize: 0,
+      historyTtl: 300,
+      historyMaxBytes: 64 * 1024 * 1024,
     });
     assert.deepEqual(resolveOptions(), defaults);
     assert.deepEqual(resolveOptions(null), defaults);
@@ -74,6 +82,14 @@ describe('options schema', () => {
     refused({ pingInterval: 0 }, /^pingInterval: /);
     refused({ inactivityTimeout: -5 }, /^inactivityTimeout: /);
     refused({ pushQueueLimit: -1 }, /^pushQueueLimit: /);
+    refused({ pushQueueBytes: 0 }, /^pushQueueBytes: /);
+    refused({ maxHeldBytes: 1.5 }, /^maxHeldBytes: /);
+    refused({ maxPostsInFlight: 0 }, /^maxPostsInFlight: /);
+    refused({ maxPostsInFlight: 2.5 }, /^maxPostsInFlight: /);
+    refused({ headersTimeout: 0 }, /^headersTimeout: /);
+    refused({ bodyTimeout: -1 }, /^bodyTimeout: /);
+    // setTimeout fires at once past 2^31 ms: a day is the most either timeout takes.
+    refused({ bodyTimeout: 86401 }, /^bodyTimeout: /);
     refused({ maxTopicDepth: 0 }, /^maxTopicDepth: /);
     refused({ maxTopicLength: 2.5 }, /^maxTopicLength: /);
     refused({ listen: [] }, /^listen: /);

@@ -106,7 +106,7 @@ describe('npm: the packed tarball', () => {
     assert.equal(PACKAGE.scripts.prepack, 'npm run build');
     assert.equal(PACKAGE.license, 'MIT');
     assert.ok(PACKAGE.keywords?.includes('websocket') && PACKAGE.keywords.includes('hono'));
-    assert.deepEqual(Object.keys(PACKAGE.exports).filter((key) => key !== './package.json').sort(), ['.', './bun', './deno', './node', './topic']);
+    assert.deepEqual(Object.keys(PACKAGE.exports).filter((key) => key !== './package.json').sort(), ['.', './bun', './client', './deno', './node', './topic']);
   });
 
   it('installs with --omit=dev into an empty folder without a warning about scripts or peers', () => {
@@ -174,7 +174,7 @@ describe('JSR: deno.json', () => {
     assert.match(deno.name, /^@[a-z0-9-]+\/broker-hono$/);
     assert.equal(deno.version, PACKAGE.version);
     assert.equal(deno.license, 'MIT');
-    assert.deepEqual(Object.keys(deno.exports).sort(), ['.', './bun', './deno', './node', './topic']);
+    assert.deepEqual(Object.keys(deno.exports).sort(), ['.', './bun', './client', './deno', './node', './topic']);
     for (const path of Object.values(deno.exports)) assert.ok(existsSync(join(ROOT, path)), path);
   });
 });

@@ -139,6 +139,8 @@ describe('Inbound', () => {
       events: {
         deliverPublish: (topic, message) => (got.push(`publish ${topic} ${String(message.data)}`), 1),
         deliverBus: (topic, message) => (got.push(`bus ${topic} ${String(message.data)}`), 1),
+        deliverStamped: (stream, message, same) =>
+          (got.push(`stamped ${stream} ${message.id} ${message.time} ${message.topic} ${String(message.message.data)}${same ? ' (same publish)' : ''}`), 1),
       },
       routedPush: (payload) => void got.push(`routed ${new TextDecoder().decode(payload)}`),
     });
@@ -157,6 +159,21 @@ describe('Inbound', () => {
     // The same sequence number from another node is another message.
     receive(envelope(randomNodeId(), 8, 'a/b', 'from a third node'), channel(names.subChannel('a')));
     assert.deepEqual(got, ['publish a/b m7', 'publish a/b m8', 'publish a/b from a third node']);
+  });
+
+  it('a relayed publish (history) goes to the stream of its channel, stamped, its own node included', () => {
+    const { receive, node, got } = inbound();
+    const copy = envelope(node, 3, 'a/b', 'hello');
+    const relayed = (epoch: string, offset: number) => new Uint8Array([...encoder.encode(`S${epoch} ${offset} 1700000000123\n`), ...copy]);
+    receive(relayed('e1', 5), channel(names.subChannel('a/b')));
+    receive(relayed('e2', 9), channel(names.subChannel('a')));
+    receive(envelope(randomNodeId(), 3, 'a/b', 'next'), channel(names.subChannel('a')));
+    receive(encoder.encode('Sbroken'), channel(names.subChannel('a')));
+    assert.deepEqual(got, [
+      'stamped a/b e1-5 1700000000123 a/b hello',
+      'stamped a e2-9 1700000000123 a/b hello (same publish)',
+      'publish a/b next',
+    ]);
   });
 
   it("drops the node's own echo, routes bus messages and this node's pushes, ignores garbage", () => {

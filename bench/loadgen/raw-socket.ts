@@ -180,8 +180,10 @@ export class RawWebSocket {
       this.#fin = (b0 & 0x80) !== 0;
       if (this.#opcode === 1 || this.#opcode === 2) this.#messageOpcode = this.#opcode;
       this.#collectPos = 0;
+      // A probe reads a binary message's first 8 bytes; a JSON envelope's (text) first 125, which
+      // hold the start of its base64 payload (see jsonStamp).
       this.#collectWanted =
-        this.#opcode >= 8 ? Math.min(length, 125) : this.probe && this.#opcode !== 0 ? Math.min(length, 8) : 0;
+        this.#opcode >= 8 ? Math.min(length, 125) : !this.probe ? 0 : this.#opcode === 2 ? Math.min(length, 8) : this.#opcode === 1 ? Math.min(length, 125) : 0;
       this.#payloadLeft = length;
       if (length === 0) this.#frameDone();
     }
@@ -194,6 +196,10 @@ export class RawWebSocket {
       this.messages++;
       received.messages++;
       if (this.probe && this.#messageOpcode === 2 && this.#collectPos === 8) this.events.onMessage?.(this.#collect.readDoubleLE(0));
+      else if (this.probe && this.#messageOpcode === 1) {
+        const stamp = jsonStamp(this.#collect, this.#collectPos);
+        if (stamp !== undefined) this.events.onMessage?.(stamp);
+      }
       return;
     }
     if (opcode === 9) {
@@ -208,6 +214,19 @@ export class RawWebSocket {
       this.socket.end();
     }
   }
+}
+
+const BASE64_FIELD = Buffer.from('"base64":"');
+
+/**
+ * The publisher's clock from the start of a JSON envelope (`?format=json`): the payload's first
+ * 8 bytes are the first 12 characters of its base64 (they encode 9 bytes).
+ */
+function jsonStamp(collected: Buffer, length: number): number | undefined {
+  const at = collected.subarray(0, length).indexOf(BASE64_FIELD);
+  if (at === -1 || at + BASE64_FIELD.length + 12 > length) return undefined;
+  const start = at + BASE64_FIELD.length;
+  return Buffer.from(collected.toString('latin1', start, start + 12), 'base64').readDoubleLE(0);
 }
 
 /**

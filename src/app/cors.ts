@@ -27,9 +27,10 @@ export function corsMiddleware(ctx: BrokerContext): MiddlewareHandler {
   const handler = cors({
     origin: ctx.options.allowOrigin === undefined ? '*' : (origin) => (allowed(origin) ? origin : null),
     allowMethods: (origin) => (allowed(origin) ? ALLOW_METHODS : []),
-    // Content-Type is the one non-simple header a publisher needs (application/octet-stream).
-    allowHeaders: ['content-type'],
-    exposeHeaders: ['retry-after'],
+    // Content-Type is the non-simple header a publisher needs (application/octet-stream);
+    // Authorization carries its token (auth/request-token.ts), never a cookie.
+    allowHeaders: ['content-type', 'authorization'],
+    exposeHeaders: ['retry-after', 'www-authenticate'],
     maxAge: 600,
   });
   return (c, next) => (isUpgrade(c) ? next() : handler(c, next));

@@ -24,20 +24,29 @@ import { parseTopic } from '../topic.ts';
 import { defaultLog, errorResponse, type BrokerContext } from './context.ts';
 import { checkOrigin, checkTopic, isUpgrade, requestPath, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
 import { ConnectionLimit } from './connection-limit.ts';
-import { readMessageBody } from './read-body.ts';
+import { readMessageBody, refuseDeclaredLength, type BodyRefusal } from './read-body.ts';
+import { PostsInFlight } from './posts-in-flight.ts';
 import { SessionRegistry } from './sessions.ts';
 import { standardTransport } from './socket-session.ts';
 import type { SocketTransport } from './transport.ts';
 import { socketEvents } from './socket-routes.ts';
 import { prometheusText } from './metrics.ts';
 import { demoPage } from './demo-page.ts';
+import { CLIENT_SCRIPT } from './client-script.ts';
 import { eventStreamResponse } from './sse.ts';
 import { corsMiddleware } from './cors.ts';
 import { redisEngine } from '../engine/redis/redis-engine.ts';
+import { memoryEngine } from './history-options.ts';
+import { streamOptions } from './stream-options.ts';
 import type { RedisTransportLoader } from '../engine/redis/deferred-transport.ts';
 import { brokerGetPath, rerouteDotSegments } from './dot-segments.ts';
 import { headWithoutBody } from './head-requests.ts';
+import { pushRefusal } from './push-refusal.ts';
+import { refuseUnparsableUrl } from './unparsable-url.ts';
 import { addDebugHeapRoute, type HeapFigures } from './debug-heap.ts';
+import { createAuthenticator } from './auth/verifier.ts';
+import { adminOnly, checkGrant, checkToken, tokenRequired } from './auth/guards.ts';
+import { compileOriginCheckOverTls } from './origin-over-tls.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
   /** The host runtime's WebSocket upgrade helper (`mountBroker` of `broker-hono/<runtime>` brings the right one). */
@@ -55,6 +64,14 @@ export interface CreateBrokerInit extends BrokerOptionsInput {
   /** Answers `GET /debug/heap` (leak tests); no such route unless given. Never in production. */
   debugHeap?: HeapFigures;
   /**
+   * Reads the key files options name (`jwtPublicKey`, a `jwks` file); the standalone servers
+   * give their runtime's. Without it `jwtPublicKey` must be the PEM text and `jwks` a URL or the
+   * JSON text.
+   */
+  readTextFile?: (path: string) => string | Promise<string>;
+  /** The peer address of a request (the runtime's connection info), for refusal log lines. */
+  peerAddress?: (c: Context) => string | undefined;
+  /**
    * What tells an SSE stream its client went away, besides the stream being cancelled; default:
    * the request's `signal`. Deno's adapter gives none: Deno cancels the stream, and merely
    * reading `request.signal` makes `Deno.serve` log a "legacy abort behavior" warning.
@@ -71,7 +88,10 @@ export interface Broker {
   publishTopicMessage(topic: string, message: MessageData): number;
   /** Sends to every peer on a bus topic; returns how many local peers got it. */
   sendBusMessage(topic: string, message: MessageData): number;
-  /** Gives a message to one puller (or queues it); `full` when refused. A promise in cluster mode. */
+  /**
+   * Gives a message to one puller (or queues it); anything but `delivered` or `queued` is a
+   * refusal (see `PushResult`). A promise in cluster mode.
+   */
   pushMessage(topic: string, message: MessageData): PushResult | Promise<PushResult>;
   stats(): BrokerStats;
   /** The engine: Redis when `redis` is set (cluster mode), else the memory engine. */
@@ -86,7 +106,7 @@ const WEBSOCKET_ROUTES: readonly RouteKind[] = ['sub', 'pub', 'bus', 'push', 'pu
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 
 export function createBroker(init: CreateBrokerInit): Broker {
-  const { upgradeWebSocket, transport, log, loadRedisTransport, debugHeap, clientGoneSignal, ...optionInput } = init;
+  const { upgradeWebSocket, transport, log, loadRedisTransport, debugHeap, readTextFile, peerAddress, clientGoneSignal, ...optionInput } = init;
   if (typeof upgradeWebSocket !== 'function') {
     throw new TypeError("createBroker: upgradeWebSocket is required (or use mountBroker from 'broker-hono/node', '/deno' or '/bun')");
   }
@@ -103,7 +123,15 @@ export function createBroker(init: CreateBrokerInit): Broker {
   // Cluster mode: the Redis engine follows the core's local interest and forwards its messages.
   const engine =
     options.redis && loadRedisTransport
-      ? redisEngine({ url: options.redis, pushQueueLimit: options.pushQueueLimit, loadTransport: loadRedisTransport, log: logLine })
+      ? redisEngine({
+          url: options.redis,
+          pushQueueLimit: options.pushQueueLimit,
+          pushQueueBytes: options.pushQueueBytes,
+          maxHeldBytes: options.maxHeldBytes,
+          loadTransport: loadRedisTransport,
+          log: logLine,
+          history: options.historySize > 0 ? { size: options.historySize, ttlMs: options.historyTtl * 1000 } : undefined,
+        })
       : undefined;
   const core = new BrokerCore(
     {
@@ -111,25 +139,31 @@ export function createBroker(init: CreateBrokerInit): Broker {
       maxTopicLength: options.maxTopicLength,
       maxBufferedBytes: options.maxBufferedBytes,
       pushQueueLimit: options.pushQueueLimit,
+      pushQueueBytes: options.pushQueueBytes,
+      maxHeldBytes: options.maxHeldBytes,
     },
-    engine,
+    engine ?? memoryEngine(options),
   );
   const ctx: BrokerContext = {
     options,
     core,
     sessions: new SessionRegistry(options.pingInterval * 1000, options.inactivityTimeout * 1000),
     originAllowed: compileOriginPatterns(options.allowOrigin),
+    originAllowedOverTls: compileOriginCheckOverTls(options.allowOrigin),
+    auth: createAuthenticator(options, { readTextFile, log: logLine }),
+    peerAddress,
     transport: transport ?? standardTransport,
     connectionLimit: new ConnectionLimit(core.counters, options.maxConnections),
     engineProblem: () => core.engine.problem(),
     log: logLine,
   };
 
+  const postsInFlight = new PostsInFlight(options.maxPostsInFlight);
   // Routes on the path with dot segments resolved, as URL parsing resolves them (dot-segments.ts).
   const app = new Hono({ getPath: brokerGetPath });
   // Mounted in a host app, the broker still answers as it does standalone: dot segments the host
   // routed as sent, and HEAD (never a body, never a 500).
-  app.use('*', rerouteDotSegments(app), headWithoutBody);
+  app.use('*', refuseUnparsableUrl(ctx), rerouteDotSegments(app), headWithoutBody);
   // Lets pages from other origins use the HTTP routes; see cors.ts for why this is safe.
   app.use('*', corsMiddleware(ctx));
 
@@ -140,9 +174,15 @@ export function createBroker(init: CreateBrokerInit): Broker {
       const eventStream = kind === 'sub' && !upgrade && wantsEventStream(c);
       const refusedOrigin = upgrade || eventStream ? checkOrigin(ctx, c, true) : undefined;
       if (refusedOrigin) return refusedOrigin;
+      const access = ctx.auth ? await checkToken(ctx, c) : undefined;
+      if (access instanceof Response) return access;
       const topic = checkTopic(ctx, c, kind);
       if (!topic.ok) return topic.response;
+      const forbidden = checkGrant(ctx, c, access, kind, topic.topic.name);
+      if (forbidden) return forbidden;
       if (!eventStream && !upgrade) return upgradeRequired();
+      const stream = streamOptions(ctx, c, kind, eventStream);
+      if (stream instanceof Response) return stream;
       // A slot is held from here until the stream or socket opens (or never does), so requests
       // waiting at the same time (the cluster's prepare, a slow handshake) cannot overshoot
       // maxConnections (see connection-limit.ts).
@@ -155,14 +195,14 @@ export function createBroker(init: CreateBrokerInit): Broker {
         } finally {
           reservation.release();
         }
-        return eventStreamResponse(ctx, name, clientGoneSignal ? clientGoneSignal(c.req.raw) : c.req.raw.signal);
+        return eventStreamResponse(ctx, name, clientGoneSignal ? clientGoneSignal(c.req.raw) : c.req.raw.signal, access?.expiresAt, stream);
       }
       try {
         // Cluster mode: open the socket only once other nodes' messages will reach it.
         if (kind === 'sub' || kind === 'bus' || kind === 'pull') await core.prepare(kind, name);
         const echo = kind === 'bus' && TRUTHY.has((c.req.query('echo') ?? '').toLowerCase());
         // The socket's events release the reservation when it opens or its handshake fails.
-        return await upgradeWebSocket(c, socketEvents(ctx, kind, name, echo, reservation));
+        return await upgradeWebSocket(c, socketEvents(ctx, kind, name, echo, reservation, access?.expiresAt, stream));
       } catch (error) {
         // The runtime could not upgrade this request (Hono's helpers throw when they decline): no
         // socket will open, so the slot goes back and the client hears what the route needs.
@@ -179,13 +219,10 @@ export function createBroker(init: CreateBrokerInit): Broker {
   app.post('/push/*', (c) =>
     handlePost(c, 'push', async (topic, data) => {
       const result = await core.push(topic, data);
-      if (result === 'delivered' || result === 'queued') return undefined;
-      if (result === 'unavailable') {
-        ctx.log(`push to ${JSON.stringify(topic)} lost with the cluster engine: POST ${requestPath(c)} answered 503`);
-        return errorResponse(503, `cluster engine unavailable (${ctx.engineProblem() ?? 'connection lost'})`, { 'retry-after': '1' });
-      }
-      ctx.log(`push queue full on ${JSON.stringify(topic)}: POST ${requestPath(c)} answered 503`);
-      return errorResponse(503, `push queue for ${JSON.stringify(topic)} is full (pushQueueLimit ${options.pushQueueLimit})`, { 'retry-after': '1' });
+      const refusal = pushRefusal(result, topic, options, ctx.engineProblem);
+      if (!refusal) return undefined;
+      ctx.log(`push to ${JSON.stringify(topic)} refused: POST ${requestPath(c)} answered 503: ${refusal.error}`);
+      return errorResponse(503, refusal.error, { 'retry-after': '1' });
     }),
   );
 
@@ -195,33 +232,61 @@ export function createBroker(init: CreateBrokerInit): Broker {
     // headers (a HEAD had none, a GET went out as application/octet-stream).
     return problem ? c.text(`unhealthy: ${problem}`, 503) : c.text('ok', 200);
   });
-  app.get('/stats', (c) => c.json(core.stats()));
-  app.get('/metrics', (c) =>
+  // With auth on, the counters are for tokens with `admin: true`, the demo page for any valid token.
+  const admin = adminOnly(ctx);
+  app.get('/stats', admin, (c) => c.json(core.stats()));
+  app.get('/metrics', admin, (c) =>
     c.body(prometheusText(core.stats()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
   );
-  app.get('/', (c) => (options.mode === 'development' ? c.html(demoPage()) : c.notFound()));
+  app.get('/', tokenRequired(ctx), (c) => (options.mode === 'development' ? c.html(demoPage()) : c.notFound()));
+  // The client library for pages that do not bundle it (`import { createClient } from '…/client.js'`):
+  // public code, served without a token.
+  app.get('/client.js', (c) => c.body(CLIENT_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   addDebugHeapRoute(app, debugHeap);
 
-  app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  // `c.req.path` is read off the URL as text: `new URL(c.req.url)` throws on what some runtimes
+  // let through (Bun: `Host: x:99999`), which turned a 404 into a 500.
+  app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
-    ctx.log(`error on ${c.req.method} ${new URL(c.req.url).pathname}: ${error instanceof Error ? error.message : String(error)}`);
+    ctx.log(`error on ${c.req.method} ${c.req.path}: ${error instanceof Error ? error.message : String(error)}`);
     return errorResponse(500, 'internal error');
   });
 
   async function handlePost(c: Context, kind: RouteKind, send: (topic: string, data: MessageData) => Response | undefined | Promise<Response | undefined>) {
     const refusedOrigin = checkOrigin(ctx, c, false);
     if (refusedOrigin) return refusedOrigin;
+    const access = ctx.auth ? await checkToken(ctx, c) : undefined;
+    if (access instanceof Response) return access;
     const topic = checkTopic(ctx, c, kind);
     if (!topic.ok) return topic.response;
-    const body = await readMessageBody(c.req.raw, options.maxMessageSize);
-    if (!body.ok) {
-      // An unreadable body means the client went away or sent what the HTTP layer itself refused
-      // (and logged): one line per refused client, not two.
-      if (body.status === 413) ctx.log(`refused POST ${requestPath(c)}: ${body.status} ${body.error}`);
-      // The body may not have been read to its end: the connection must not carry another request.
-      return errorResponse(body.status, body.error, { connection: 'close' });
+    const forbidden = checkGrant(ctx, c, access, kind, topic.topic.name);
+    if (forbidden) return forbidden;
+    const declaredTooLarge = refuseDeclaredLength(c.req.raw, options.maxMessageSize);
+    if (declaredTooLarge) return refusedBody(c, declaredTooLarge);
+    // Counted from before the body is read until the answer is ready (posts-in-flight.ts).
+    if (!postsInFlight.tryEnter()) {
+      core.counters.refused++;
+      ctx.log(`refused POST ${requestPath(c)}: 503 maxPostsInFlight (${options.maxPostsInFlight}) reached`);
+      // The body is not read: the connection must not carry another request.
+      return errorResponse(503, `too many POSTs in flight (maxPostsInFlight ${options.maxPostsInFlight})`, { 'retry-after': '1', connection: 'close' });
     }
-    return (await send(topic.topic.name, body.data)) ?? c.body(null, 200);
+    try {
+      // The body's bytes come out of the broker's one budget while it is read (maxHeldBytes).
+      const body = await readMessageBody(c.req.raw, options.maxMessageSize, core.budget, { timeoutMs: options.bodyTimeout * 1000 });
+      if (!body.ok) return refusedBody(c, body);
+      return (await send(topic.topic.name, body.data)) ?? c.body(null, 200);
+    } finally {
+      postsInFlight.leave();
+    }
+  }
+
+  function refusedBody(c: Context, body: BodyRefusal): Response {
+    // An unreadable body means the client went away or sent what the HTTP layer itself refused
+    // (and logged): one line per refused client, not two.
+    if (body.status !== 400) ctx.log(`refused POST ${requestPath(c)}: ${body.status} ${body.error}`);
+    if (body.status === 503) core.counters.refused++;
+    // The body may not have been read to its end: the connection must not carry another request.
+    return errorResponse(body.status, body.error, { connection: 'close', ...(body.status === 503 ? { 'retry-after': '1' } : {}) });
   }
 
   // The routes validate topics before they reach the core; the public API must too.

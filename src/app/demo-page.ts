@@ -10,7 +10,10 @@
 import { DEMO_MARKUP } from './demo/markup.ts';
 import { DEMO_STYLE } from './demo/style.ts';
 import { DEMO_CLIENT } from './demo/client.ts';
+import { CLIENT_SCRIPT } from './client-script.ts';
 
+// The client library (client-script.ts) comes inline too, as a module that hands `createClient`
+// to the page's script (for subscribers with "ids and resume").
 let page: string | undefined;
 
 export function demoPage(): string {
@@ -25,6 +28,9 @@ export function demoPage(): string {
 </head>
 <body>
 ${DEMO_MARKUP}
+<script type="module">${CLIENT_SCRIPT}
+globalThis.brokerHonoClient = { createClient };
+</script>
 <script>${DEMO_CLIENT}</script>
 </body>
 </html>

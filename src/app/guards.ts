@@ -1,12 +1,14 @@
 /**
  * Checks made before any upgrade, in the order a client would want to hear about them:
- * origin (401), topic (400), then, for streaming requests, the connection limit (503).
+ * origin (401), token (401, auth/guards.ts), topic (400), grant (403), then, for streaming
+ * requests, the connection limit (503).
  */
 import type { Context } from 'hono';
 import { parseTopicPath, type Topic } from '../topic.ts';
 import { errorResponse, type BrokerContext } from './context.ts';
 import { routedRawPath } from './dot-segments.ts';
 import type { Reservation } from './connection-limit.ts';
+import { fromClient, requestScheme } from './forwarded.ts';
 
 export type RouteKind = 'sub' | 'pub' | 'bus' | 'push' | 'pull';
 
@@ -62,9 +64,10 @@ export function checkOrigin(ctx: BrokerContext, c: Context, required: boolean): 
   if (!ctx.options.allowOrigin) return undefined;
   const origin = c.req.header('origin');
   if (!required && origin === undefined) return undefined;
-  if (ctx.originAllowed(origin)) return undefined;
+  // Over TLS a plain-http page must be listed by its full origin (origin-over-tls.ts).
+  if ((requestScheme(ctx, c) === 'https' ? ctx.originAllowedOverTls : ctx.originAllowed)(origin)) return undefined;
   ctx.core.counters.refused++;
-  ctx.log(`refused ${c.req.method} ${requestPath(c)}: 401 origin ${JSON.stringify(origin ?? null)}`);
+  ctx.log(`refused ${c.req.method} ${requestPath(c)}: 401 origin ${JSON.stringify(origin ?? null)}${fromClient(ctx, c)}`);
   return errorResponse(401, 'Origin check failed');
 }
 
@@ -76,9 +79,9 @@ export function reserveConnection(ctx: BrokerContext, c: Context): Reservation |
   return ctx.connectionLimit.reserve() ?? refuseCapacity(ctx, c);
 }
 
-/** The path as the client sent it (mount prefix included), for log lines: which request was refused. */
+/** The path the client asked for (mount prefix included), for log lines: which request was refused. */
 export function requestPath(c: Context): string {
-  return new URL(c.req.url).pathname;
+  return c.req.path;
 }
 
 function refuseCapacity(ctx: BrokerContext, c: Context): Response {

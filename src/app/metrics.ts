@@ -16,6 +16,11 @@ const HELP: Record<keyof BrokerStats, [type: 'gauge' | 'counter', help: string]>
   uptimeSeconds: ['gauge', 'Seconds since the broker started.'],
   refused: ['counter', 'Requests refused before upgrade (origin, topic, limits).'],
   forwardFailures: ['counter', 'Messages the cluster engine could not forward to other nodes.'],
+  heldBytes: ['gauge', 'Bytes held for clients (queued pushes with their bookkeeping, POST bodies being read), out of maxHeldBytes.'],
+  budgetRefusals: ['counter', 'Pushes and POST bodies refused for bytes (pushQueueBytes, maxHeldBytes).'],
+  historyTopics: ['gauge', 'Topics whose history holds at least one message (this process; none in cluster mode).'],
+  historyMessages: ['gauge', 'Messages held in history for resuming subscribers.'],
+  historyBytes: ['gauge', 'Bytes held in history (payloads and bookkeeping).'],
 };
 
 export function prometheusText(stats: BrokerStats): string {

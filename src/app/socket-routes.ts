@@ -15,6 +15,9 @@ import { CLOSE_SLOW_CONSUMER } from '../core/delivery.ts';
 import type { BrokerSocketEvents } from './transport.ts';
 import type { PushResult } from '../core/push-pull.ts';
 import type { Reservation } from './connection-limit.ts';
+import { pushRefusal } from './push-refusal.ts';
+import { CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED, atExpiry } from './auth/expiry.ts';
+import { RAW, type StreamOptions } from './stream-options.ts';
 
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
 
@@ -23,7 +26,8 @@ export const CLOSE_MESSAGE_TOO_BIG = 1009;
  * per-socket state (topic, echo, session) is passed in, so an idle connection costs no closures.
  */
 interface Role {
-  attach(ctx: BrokerContext, receiver: Receiver, topic: string): void;
+  /** `since`: a subscriber resuming after that id (stream-options.ts). */
+  attach(ctx: BrokerContext, receiver: Receiver, topic: string, since: string | undefined): void;
   detach(ctx: BrokerContext, receiver: Receiver): void;
   /** Handles one frame from the client; absent for roles whose frames are ignored. */
   onFrame?(ctx: BrokerContext, message: BrokerMessage, session: Session, topic: string, route: Refuser): void;
@@ -37,10 +41,20 @@ interface Refuser {
 /**
  * The per-socket events for one route, topic already validated. `reservation` is the connection
  * slot taken before the upgrade: released when the socket opens (it then counts as a connection)
- * or when it closes without ever having opened (the handshake failed).
+ * or when it closes without ever having opened (the handshake failed). `expiresAt` is when the
+ * socket's token expires (ms since the epoch): the socket is closed then with 4001. `stream`: the
+ * format and resume point the request asked for (stream-options.ts).
  */
-export function socketEvents(ctx: BrokerContext, kind: RouteKind, topic: string, echo: boolean, reservation?: Reservation): BrokerSocketEvents {
-  return new SocketRoute(ctx, kind === 'bus' && echo ? BUS_WITH_ECHO : ROLES[kind], topic, reservation);
+export function socketEvents(
+  ctx: BrokerContext,
+  kind: RouteKind,
+  topic: string,
+  echo: boolean,
+  reservation?: Reservation,
+  expiresAt?: number,
+  stream: StreamOptions = RAW,
+): BrokerSocketEvents {
+  return new SocketRoute(ctx, kind === 'bus' && echo ? BUS_WITH_ECHO : ROLES[kind], topic, reservation, expiresAt, stream);
 }
 
 /**
@@ -56,22 +70,29 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
   // still in flight from the client are not accepted, so a refused pusher knows that nothing
   // from the refused frame on went through.
   #refusing = false;
+  /** The token's expiry: a time until the socket opens, then the timer's cancel. */
+  #expiry: number | (() => void) | undefined;
 
   constructor(
     private readonly ctx: BrokerContext,
     private readonly role: Role,
     private readonly topic: string,
     reservation: Reservation | undefined,
+    expiresAt: number | undefined,
+    private readonly stream: StreamOptions,
   ) {
     this.#reservation = reservation;
+    this.#expiry = expiresAt;
   }
 
   onOpen(_event: Event, ws: WSContext): void {
     this.#releaseReservation();
-    const session = (this.#session = this.ctx.transport.openSession(ws));
+    const stream = this.stream;
+    const session = (this.#session = this.ctx.transport.openSession(ws, stream.json ? stream : undefined));
     this.ctx.sessions.add(session);
     this.ctx.core.counters.connections++;
-    this.role.attach(this.ctx, session.receiver, this.topic);
+    this.role.attach(this.ctx, session.receiver, this.topic, stream.since);
+    if (typeof this.#expiry === 'number') this.#expiry = atExpiry(this.#expiry, () => this.refuse(CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED));
   }
 
   onMessage(event: MessageEvent<WSMessageReceive>): void {
@@ -99,6 +120,7 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
       return;
     }
     this.#session = undefined;
+    if (typeof this.#expiry === 'function') this.#expiry();
     this.ctx.sessions.delete(session);
     this.ctx.core.counters.connections--;
     this.role.detach(this.ctx, session.receiver);
@@ -150,7 +172,7 @@ function rawByteLength(data: unknown): number {
 
 const ROLES: Record<RouteKind, Role> = {
   sub: {
-    attach: (ctx, receiver, topic) => ctx.core.subscribeValidTopic(topic, receiver),
+    attach: (ctx, receiver, topic, since) => (since === undefined ? ctx.core.subscribeValidTopic(topic, receiver) : ctx.core.subscribeFrom(topic, receiver, since)),
     // detach() also covers a subscriber already dropped as a slow consumer.
     detach: (ctx, receiver) => ctx.core.detach(receiver),
   },
@@ -169,8 +191,9 @@ const ROLES: Record<RouteKind, Role> = {
     detach: (ctx) => void ctx.core.counters.pushers--,
     onFrame: (ctx, message, _session, topic, route) => {
       const refuse = (result: PushResult) => {
-        if (result === 'delivered' || result === 'queued') return;
-        route.refuse(CLOSE_SLOW_CONSUMER, result === 'full' ? 'push queue full' : 'cluster engine unavailable');
+        const refusal = pushRefusal(result, topic, ctx.options, ctx.engineProblem);
+        // 1013 "try again later", with the limit named (push-refusal.ts).
+        if (refusal) route.refuse(CLOSE_SLOW_CONSUMER, refusal.closeReason);
       };
       const result = ctx.core.push(topic, message);
       // In cluster mode Redis answers; frames still go out in order on one connection.

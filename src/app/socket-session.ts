@@ -6,7 +6,8 @@
 import type { WSContext } from 'hono/ws';
 import type { BrokerMessage, MessageData } from '../message.ts';
 import { clock, type Session } from './sessions.ts';
-import type { SocketTransport } from './transport.ts';
+import type { SessionOptions, SocketTransport } from './transport.ts';
+import { gapJson, localJson, STAMPED_JSON, stampedJson } from './json-envelope.ts';
 
 interface RawWithBuffered {
   bufferedAmount?: number;
@@ -18,7 +19,7 @@ interface RawWithBuffered {
 
 export const standardTransport: SocketTransport = { openSession: standardSession };
 
-function standardSession(ws: WSContext): Session {
+function standardSession(ws: WSContext, options?: SessionOptions): Session {
   const raw = (ws.raw ?? {}) as RawWithBuffered;
   const bufferedAmount =
     typeof raw.getBufferedAmount === 'function'
@@ -50,6 +51,7 @@ function standardSession(ws: WSContext): Session {
       else ws.close(1001, 'terminated');
     },
   };
+  if (options?.json) sendEnvelopes(session, ws);
   // Node's `ws` (also under @hono/node-ws) pings through the socket object.
   if (typeof raw.ping === 'function' && typeof raw.on === 'function') {
     session.ping = () => raw.ping!();
@@ -71,6 +73,22 @@ function standardSession(ws: WSContext): Session {
     };
   }
   return session;
+}
+
+/** `?format=json`: every message goes out as its JSON envelope (json-envelope.ts). */
+function sendEnvelopes(session: Session, ws: WSContext): void {
+  const send = (text: string) => {
+    session.lastActivity = clock.now;
+    try {
+      ws.send(text);
+    } catch {
+      // The socket is closing; its close handler detaches it.
+    }
+  };
+  const receiver = session.receiver;
+  receiver.deliver = (message, topic) => send(localJson(message, topic));
+  receiver.deliverStamped = (message) => send(message.prepared(STAMPED_JSON, stampedJson));
+  receiver.deliverGap = (gap) => send(gapJson(gap));
 }
 
 /** Normalises what runtimes put in a message event into text or bytes. */

@@ -10,8 +10,15 @@
  * for a client. The stream has a high-water mark of 0, so the HTTP layer only gets bytes when it
  * asks for the next chunk, which it does once the socket has taken the previous one (Node's
  * server waits for `drain`; Deno and Bun read as the connection allows). Everything delivered in
- * between waits in this session's own queue, whose byte count is `bufferedAmount()`: a stalled
- * client makes it grow until `maxBufferedBytes` trips and the stream is cut.
+ * between waits in this session's own queue, whose size is `bufferedAmount()`: a stalled client
+ * makes it grow until `maxBufferedBytes` trips and the stream is cut.
+ *
+ * The queue is measured in the messages' own bytes, not in the bytes of their SSE encoding: one
+ * `data: ` per line makes a 1 MiB message of line breaks a 7.3 MB event (base64 makes binary
+ * 4/3 as big), and counting those bytes made two such messages cut every healthy subscriber. So
+ * an SSE subscriber may fall exactly as far behind as a WebSocket subscriber, whatever is in the
+ * messages. (Memory stays bounded: the events are shared by every stream, each at most 7 times
+ * its message.)
  *
  * ```sh
  * curl -N -H 'Accept: text/event-stream' http://localhost:3000/sub/wong
@@ -22,13 +29,30 @@ import type { Receiver } from '../receiver.ts';
 import { CLOSE_SLOW_CONSUMER } from '../core/delivery.ts';
 import type { BrokerContext } from './context.ts';
 import { clock, type Session } from './sessions.ts';
+import { CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED, atExpiry } from './auth/expiry.ts';
+import { toBase64 } from './base64.ts';
+import { RAW, type StreamOptions } from './stream-options.ts';
+import { sseWantsIds, withIds } from './sse-ids.ts';
 
 const encoder = new TextEncoder();
 
 /** `BrokerMessage.prepared` key: each message is formatted as an SSE event once, for every stream. */
 const SSE_EVENT = Object.freeze({ transport: 'sse-event' });
 
+/** One message as every stream sends it, and how much it counts toward a stream's backlog. */
+interface PreparedEvent {
+  readonly bytes: Uint8Array;
+  /** The message's own size in bytes (UTF-8 for text). */
+  readonly weight: number;
+}
+
+function prepareEvent(message: BrokerMessage): PreparedEvent {
+  return { bytes: formatEvent(message), weight: message.byteLength };
+}
+
 const PING = encoder.encode(': ping\n\n');
+/** The last event of a stream whose token expired (then the stream ends). */
+const EXPIRED = encoder.encode(`event: error\ndata: ${TOKEN_EXPIRED}\n\n`);
 /**
  * Sent as soon as the stream opens: some HTTP layers (Bun's) hold the response head back until
  * the body's first bytes, and a quiet topic would leave the client without even a 200.
@@ -48,10 +72,11 @@ export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = Object.fre
 /**
  * Opens an SSE subscription to `topic` (already validated, capacity already checked) and
  * returns the streaming response. `signal` is the request's: when the client goes away the
- * subscriber is removed at once.
+ * subscriber is removed at once. At `expiresAt` (the token's expiry) the stream ends.
  */
-export function eventStreamResponse(ctx: BrokerContext, topic: string, signal?: AbortSignal): Response {
-  const session = new EventStreamSession(ctx, topic, signal);
+export function eventStreamResponse(ctx: BrokerContext, topic: string, signal?: AbortSignal, expiresAt?: number, stream: StreamOptions = RAW): Response {
+  const session = new EventStreamSession(ctx, topic, signal, stream);
+  session.endAt(expiresAt);
   return new Response(session.stream, { status: 200, headers: EVENT_STREAM_HEADERS });
 }
 
@@ -63,14 +88,6 @@ export function formatEvent(message: BrokerMessage): Uint8Array {
   return encoder.encode(`data: ${text.replace(/\r\n|\r|\n/g, '\ndata: ')}\n\n`);
 }
 
-/** Base64 with web APIs only (`btoa` takes a binary string; build it in slices to bound the argument list). */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let offset = 0; offset < bytes.length; offset += 0x8000) {
-    binary += String.fromCharCode.apply(null, bytes.subarray(offset, offset + 0x8000) as unknown as number[]);
-  }
-  return btoa(binary);
-}
 
 class EventStreamSession implements Session {
   lastActivity = clock.now;
@@ -81,9 +98,11 @@ class EventStreamSession implements Session {
   readonly #ctx: BrokerContext;
   readonly #signal: AbortSignal | undefined;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
-  /** Event bytes delivered but not yet taken by the HTTP layer. */
+  /** Event bytes delivered but not yet taken by the HTTP layer, and each one's weight. */
   #queue: Uint8Array[] = [];
-  #queuedBytes = 0;
+  #weights: number[] = [];
+  /** The backlog the slow-consumer rule reads: the queued messages' own bytes (see above). */
+  #queuedWeight = 0;
   /** The HTTP layer asked for bytes and got none yet: the next event goes straight through. */
   #readerWaiting = false;
   #ended = false;
@@ -91,10 +110,11 @@ class EventStreamSession implements Session {
   #queuedTotal = 0;
   #handedTotal = 0;
   #pingMark = 0;
+  #cancelExpiry: (() => void) | undefined;
 
   readonly #onAbort = () => this.#end();
 
-  constructor(ctx: BrokerContext, topic: string, signal: AbortSignal | undefined) {
+  constructor(ctx: BrokerContext, topic: string, signal: AbortSignal | undefined, stream: StreamOptions) {
     this.#ctx = ctx;
     this.#signal = signal;
     this.stream = new ReadableStream<Uint8Array>(
@@ -110,14 +130,23 @@ class EventStreamSession implements Session {
       { highWaterMark: 0 },
     );
     this.receiver = {
-      deliver: (message) => this.#write(message.prepared(SSE_EVENT, formatEvent)),
-      bufferedAmount: () => this.#queuedBytes,
+      deliver: (message) => {
+        const event = message.prepared(SSE_EVENT, prepareEvent);
+        this.#write(event.bytes, event.weight);
+      },
+      bufferedAmount: () => this.#queuedWeight,
       close: (code) => this.#close(code),
     };
 
     ctx.sessions.add(this);
     ctx.core.counters.connections++;
-    ctx.core.addTopicSubscriber(topic, this.receiver);
+    // Ids, JSON envelopes and resume (sse-ids.ts).
+    if (sseWantsIds(stream.json, stream.since, ctx.options.historySize)) {
+      // Envelopes escape line breaks (at most twice the payload): their own size is their weight.
+      withIds(this.receiver, stream.json, (bytes) => this.#write(bytes, bytes.byteLength));
+    }
+    if (stream.since !== undefined) ctx.core.subscribeFrom(topic, this.receiver, stream.since);
+    else ctx.core.addTopicSubscriber(topic, this.receiver);
     if (signal?.aborted) this.#end();
     else signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
@@ -128,9 +157,19 @@ class EventStreamSession implements Session {
    * has not taken the previous ping by the next one is cut, as a silent WebSocket is.
    */
   ping(): void {
-    this.#write(PING);
+    this.#write(PING, PING.byteLength);
     this.#pingMark = this.#queuedTotal;
     this.#checkPingTaken();
+  }
+
+  /** At the token's expiry: `event: error` (`token expired`), then the end of the stream. */
+  endAt(expiresAt: number | undefined): void {
+    // A client already gone (the request aborted before the stream opened) needs no timer.
+    if (this.#ended) return;
+    this.#cancelExpiry = atExpiry(expiresAt, () => {
+      this.#write(EXPIRED, EXPIRED.byteLength);
+      this.#close(CLOSE_TOKEN_EXPIRED);
+    });
   }
 
   /** Cuts the connection without ending the stream cleanly (dead or stalled client). */
@@ -140,7 +179,7 @@ class EventStreamSession implements Session {
     this.#cut('terminated');
   }
 
-  #write(bytes: Uint8Array): void {
+  #write(bytes: Uint8Array, weight: number): void {
     if (this.#ended) return;
     this.#queuedTotal += bytes.byteLength;
     if (this.#readerWaiting) {
@@ -149,7 +188,8 @@ class EventStreamSession implements Session {
       return;
     }
     this.#queue.push(bytes);
-    this.#queuedBytes += bytes.byteLength;
+    this.#weights.push(weight);
+    this.#queuedWeight += weight;
   }
 
   #pull(): void {
@@ -172,7 +212,7 @@ class EventStreamSession implements Session {
       count++;
     }
     const taken = this.#queue.splice(0, count);
-    this.#queuedBytes -= size;
+    for (const weight of this.#weights.splice(0, count)) this.#queuedWeight -= weight;
     if (count === 1) return first;
     const chunk = new Uint8Array(size);
     let offset = 0;
@@ -230,8 +270,10 @@ class EventStreamSession implements Session {
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#cancelExpiry?.();
     this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#weights = [];
+    this.#queuedWeight = 0;
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#ctx.sessions.delete(this);
     this.#ctx.core.counters.connections--;

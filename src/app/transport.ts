@@ -47,5 +47,15 @@ export function isBrokerSocketEvents<T>(events: WSEvents<T>): events is BrokerSo
  */
 export interface SocketTransport {
   /** The session for one socket that has just opened (called from the route's `onOpen`). */
-  openSession(ws: WSContext): Session;
+  openSession(ws: WSContext, options?: SessionOptions): Session;
+}
+
+/** What a socket asked of its messages (stream-options.ts). */
+export interface SessionOptions {
+  /**
+   * `?format=json`: each message as a JSON envelope with its id (json-envelope.ts). The
+   * session's receiver then has `deliverStamped` and `deliverGap` (receiver.ts), and its
+   * `deliver` (bus, pull) sends envelopes too.
+   */
+  readonly json: boolean;
 }

@@ -14,7 +14,8 @@ interface FlagSpec {
   option: OptionName;
   long: string;
   short?: string;
-  kind: 'string' | 'number' | 'list';
+  /** `boolean`: a switch that takes no value (`-p`). */
+  kind: 'string' | 'number' | 'list' | 'boolean';
 }
 
 export const FLAGS: readonly FlagSpec[] = [
@@ -26,20 +27,34 @@ export const FLAGS: readonly FlagSpec[] = [
   { option: 'maxBufferedBytes', long: 'max-buffered-bytes', kind: 'number' },
   { option: 'pingInterval', long: 'ping-interval', kind: 'number' },
   { option: 'pushQueueLimit', long: 'push-queue-limit', kind: 'number' },
+  { option: 'pushQueueBytes', long: 'push-queue-bytes', kind: 'number' },
+  { option: 'maxHeldBytes', long: 'max-held-bytes', kind: 'number' },
+  { option: 'maxPostsInFlight', long: 'max-posts-in-flight', kind: 'number' },
+  { option: 'headersTimeout', long: 'headers-timeout', kind: 'number' },
+  { option: 'bodyTimeout', long: 'body-timeout', kind: 'number' },
   { option: 'maxTopicDepth', long: 'max-topic-depth', kind: 'number' },
   { option: 'maxTopicLength', long: 'max-topic-length', kind: 'number' },
+  { option: 'historySize', long: 'history-size', kind: 'number' },
+  { option: 'historyTtl', long: 'history-ttl', kind: 'number' },
+  { option: 'historyMaxBytes', long: 'history-max-bytes', kind: 'number' },
   { option: 'allowOrigin', long: 'allow-origin', kind: 'list' },
   { option: 'redis', long: 'redis', kind: 'string' },
+  { option: 'jwtSecret', long: 'jwt-secret', kind: 'string' },
+  { option: 'jwtPublicKey', long: 'jwt-public-key', kind: 'string' },
+  { option: 'jwks', long: 'jwks', kind: 'string' },
+  { option: 'jwtIssuer', long: 'jwt-issuer', kind: 'string' },
+  { option: 'jwtAudience', long: 'jwt-audience', kind: 'string' },
+  { option: 'proxy', long: 'proxy', short: 'p', kind: 'boolean' },
 ];
 
 /**
  * Every environment variable the CLI reads. Runtimes that gate the environment (Deno) read just
  * these, and `deno.json`'s permission set allows just these (a test keeps the two in step).
  */
-export const CLI_ENVIRONMENT = ['BROKER_LISTEN', 'BROKER_MODE'] as const;
+export const CLI_ENVIRONMENT = ['BROKER_LISTEN', 'BROKER_MODE', 'BROKER_JWT_SECRET'] as const;
 
 /** The environment variable behind an option, to name it when its value is refused. */
-const ENVIRONMENT_VARIABLE_OF: Partial<Record<string, (typeof CLI_ENVIRONMENT)[number]>> = { listen: 'BROKER_LISTEN', mode: 'BROKER_MODE' };
+const ENVIRONMENT_VARIABLE_OF: Partial<Record<string, (typeof CLI_ENVIRONMENT)[number]>> = { listen: 'BROKER_LISTEN', mode: 'BROKER_MODE', jwtSecret: 'BROKER_JWT_SECRET' };
 
 /**
  * The option layers that came from the environment (`parseCommandLine`'s `env`), so that a bad
@@ -85,6 +100,11 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     }
     const spec = FLAGS.find((flag) => flag.long === name || flag.short === name);
     if (!spec) throw new UsageError(`unknown option ${arg} (see --help)`);
+    if (spec.kind === 'boolean') {
+      if (inlineValue !== undefined) throw new UsageError(`${arg} takes no value`);
+      flags[spec.option] = true;
+      continue;
+    }
     const value = takeValue();
     if (spec.kind === 'list') (flags[spec.option] as string[] | undefined)?.push(value) ?? (flags[spec.option] = [value]);
     else if (spec.kind === 'number') flags[spec.option] = parseNumber(value, flagLabel(spec));
@@ -93,6 +113,8 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
   const fromEnv: Record<string, unknown> = {};
   if (env.BROKER_LISTEN) fromEnv.listen = env.BROKER_LISTEN.split(',').map((s) => s.trim()).filter(Boolean);
   if (env.BROKER_MODE) fromEnv.mode = env.BROKER_MODE;
+  // The secret may come from the environment so that it stays out of `ps` and shell history.
+  if (env.BROKER_JWT_SECRET) fromEnv.jwtSecret = env.BROKER_JWT_SECRET;
   environmentLayers.add(fromEnv);
   return { kind: 'run', flags: flags as BrokerOptionsInput, env: fromEnv as BrokerOptionsInput, configFile };
 }
@@ -134,13 +156,14 @@ export function helpText(version: string): string {
   for (const spec of FLAGS) {
     const schema = optionsShape[spec.option];
     const description = (schema.description ?? '').replace(/`/g, '').split('. CLI')[0] ?? '';
-    const shown = defaultShown(schema.safeParse(undefined));
-    lines.push(row(spec.short, `${spec.long} ${spec.kind === 'number' ? 'N' : 'VALUE'}`, shown ? `${description} (default: ${shown})` : description));
+    const shown = spec.kind === 'boolean' ? undefined : defaultShown(schema.safeParse(undefined));
+    const flag = `${spec.long}${spec.kind === 'boolean' ? '' : spec.kind === 'number' ? ' N' : ' VALUE'}`;
+    lines.push(row(spec.short, flag, shown ? `${description} (default: ${shown})` : description));
   }
   lines.push(row(undefined, 'config FILE', 'JSON file with any of the options above (camelCase names)'));
   lines.push(row('h', 'help', 'show this help'));
   lines.push(row('V', 'version', 'show the version'));
-  lines.push('', 'Environment: BROKER_LISTEN (comma-separated addresses), BROKER_MODE.');
+  lines.push('', 'Environment: BROKER_LISTEN (comma-separated addresses), BROKER_MODE, BROKER_JWT_SECRET.');
   lines.push('Precedence: flags over environment over config file over defaults.');
   return lines.join('\n');
 }

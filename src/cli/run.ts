@@ -7,7 +7,7 @@
  * Exit codes: 0 after SIGINT/SIGTERM (every socket closed with 1001 within 5 s), 1 when an address
  * cannot be listened on, 2 for a usage error.
  */
-import type { BrokerOptions } from '../options.ts';
+import { OptionsError, type BrokerOptions } from '../options.ts';
 import { UsageError, helpText, parseCommandLine } from './args.ts';
 import { mergeConfiguration, parseConfigFile } from './config.ts';
 import { ListenError } from '../serve/listen-error.ts';
@@ -92,7 +92,8 @@ export async function runCli(host: CliHost): Promise<void> {
 }
 
 function isUsageProblem(error: unknown): error is Error {
-  return error instanceof UsageError || (error instanceof TypeError && error.message.startsWith('allowOrigin'));
+  // OptionsError from serving: a file an option names (a certificate, a key) that cannot be used.
+  return error instanceof UsageError || error instanceof OptionsError || (error instanceof TypeError && error.message.startsWith('allowOrigin'));
 }
 
 function fail(host: CliHost, message: string, code: number): never {

@@ -15,12 +15,19 @@ import { Delivery } from './delivery.ts';
 import { Subscriptions } from './subscriptions.ts';
 import { Bus } from './bus.ts';
 import { PushPull, type PushResult } from './push-pull.ts';
-import type { Engine, EngineFactory, EngineLifecycle, ReceiverKind } from './engine.ts';
+import { HeldBytes } from './held-bytes.ts';
+import { TopicCount } from './topic-count.ts';
+import { RELAYED, type Engine, type EngineFactory, type EngineLifecycle, type ReceiverKind } from './engine.ts';
+import { resume, type ResumeHost } from './resume.ts';
 import { MemoryEngine } from './memory-engine.ts';
 
 export interface CoreLimits extends TopicLimits {
   maxBufferedBytes: number;
   pushQueueLimit: number;
+  /** Bytes one push topic's queue holds (default: unbounded, for in-process use and tests). */
+  pushQueueBytes?: number;
+  /** Bytes the broker holds for clients at once (default: unbounded). */
+  maxHeldBytes?: number;
 }
 
 /**
@@ -36,11 +43,19 @@ type Attachment = { kind: ReceiverKind; topic: string };
 export class BrokerCore {
   /** Live connections and totals; the transports count their own connections here too. */
   readonly counters: Counters = new Counters();
+  /**
+   * The broker's byte budget (`maxHeldBytes`): queued pushes reserve from it; so must anything
+   * else held for clients (POST bodies being read, history), reached as `core.budget`.
+   */
+  readonly budget: HeldBytes;
+  readonly #topics: TopicCount;
   readonly #delivery: Delivery;
   readonly #subscriptions: Subscriptions;
   readonly #bus: Bus;
   readonly #pushPull: PushPull;
   readonly #engine: Engine;
+  /** What resuming subscribers need of the core (resume.ts). */
+  readonly #resumeHost: ResumeHost;
 
   /** One attachment as itself (the common case: a socket is one subscriber), several as a list. */
   readonly #attachments = new Map<Receiver, Attachment | Attachment[]>();
@@ -51,12 +66,33 @@ export class BrokerCore {
     readonly limits: CoreLimits,
     engine: EngineFactory = (events) => new MemoryEngine(events),
   ) {
-    this.#delivery = new Delivery(this.counters, limits.maxBufferedBytes, (receiver) => this.detach(receiver));
-    this.#subscriptions = new Subscriptions(this.#delivery);
-    this.#bus = new Bus(this.#delivery);
-    this.#pushPull = new PushPull(this.#delivery, limits.pushQueueLimit);
+    this.#delivery = new Delivery(
+      this.counters,
+      limits.maxBufferedBytes,
+      (receiver) => this.detach(receiver),
+      // Not in the middle of the delivery that closed the seam: that one goes out individually.
+      (receiver) => queueMicrotask(() => this.#promote(receiver)),
+    );
+    this.budget = new HeldBytes(limits.maxHeldBytes ?? Number.POSITIVE_INFINITY);
+    // Each registry reports its topics as they come and go, so `stats()` does not walk them.
+    this.#topics = new TopicCount([
+      (name) => this.#subscriptions.has(name),
+      (name) => this.#bus.has(name),
+      (name) => this.#pushPull.has(name),
+    ]);
+    const refusedForBytes = () => void this.counters.budgetRefusals++;
+    this.#subscriptions = new Subscriptions(this.#delivery, this.#topics);
+    this.#bus = new Bus(this.#delivery, this.#topics);
+    this.#pushPull = new PushPull(
+      this.#delivery,
+      { queueLimit: limits.pushQueueLimit, queueBytes: limits.pushQueueBytes ?? Number.POSITIVE_INFINITY },
+      this.budget,
+      refusedForBytes,
+      this.#topics,
+    );
     this.#engine = engine({
       deliverPublish: (topic, message) => this.#deliverPublish(topic, message),
+      deliverStamped: (stream, message, samePublish) => this.#subscriptions.deliverStream(stream, message, samePublish),
       deliverBus: (topic, message) => this.#bus.send(topic, message),
       deliverToPuller: (puller, topic, message) => this.#delivery.deliver(puller, message, topic) === 1,
       pushLocally: (topic, message) => this.#pushPull.push(topic, message),
@@ -64,8 +100,17 @@ export class BrokerCore {
       forwardFailed: (count) => {
         this.counters.forwardFailures += count;
       },
+      refusedForBytes,
       ancestorsOf: (topic) => this.#ancestorsOf(topic),
+      budget: this.budget,
     });
+    this.#resumeHost = {
+      delivery: this.#delivery,
+      maxBufferedBytes: limits.maxBufferedBytes,
+      attach: (topic, receiver) => this.subscribeValidTopic(topic, receiver, true),
+      attached: (receiver) => this.#attachments.has(receiver),
+      promote: (topic, receiver) => this.#subscriptions.promote(topic, receiver),
+    };
   }
 
   /** The engine's health and lifecycle (for `/healthz` and a server's start and stop). */
@@ -92,11 +137,35 @@ export class BrokerCore {
    * `addTopicSubscriber` for a topic already validated and normalised (a subscriber socket's,
    * checked at upgrade), so a connection does not parse its topic twice.
    */
-  subscribeValidTopic(name: string, receiver: Receiver): void {
-    if (!this.#subscriptions.add(name, receiver)) return;
+  subscribeValidTopic(name: string, receiver: Receiver, individually = false): void {
+    if (!this.#subscriptions.add(name, receiver, individually)) return;
     this.#attach(receiver, { kind: 'sub', topic: name });
     this.counters.subscribers++;
     if (this.#subscriptions.sizeOf(name) === 1) this.#engine.topicActive('sub', name);
+  }
+
+  /**
+   * Subscribes a receiver that wants ids (`Receiver.deliverStamped`) to `name` (validated) from
+   * the id `since` on: it first hears of a gap if messages after `since` were lost
+   * (`deliverGap`), then gets what the topic's stream holds after `since`, then everything
+   * published from then on, each message once and in stream order. It is attached at once and
+   * what reaches it while its replay is read waits (Delivery.hold), so nothing falls in between.
+   */
+  subscribeFrom(name: string, receiver: Receiver, since: string): void {
+    if (!this.#engine.recover) {
+      // No history: nothing to replay; the topic's own positions tell what was missed.
+      const { gap } = this.#subscriptions.recover(name, since);
+      if (gap) receiver.deliverGap?.(gap);
+      this.subscribeValidTopic(name, receiver);
+      return;
+    }
+    resume(this.#resumeHost, name, receiver, since, (topic, from) => this.#engine.recover!(topic, from));
+  }
+
+  /** A resumed subscriber caught up: it may join its broadcaster (Subscriptions.promote). */
+  #promote(receiver: Receiver): void {
+    const attachment = this.#attachments.get(receiver);
+    if (attachment && !Array.isArray(attachment) && attachment.kind === 'sub') this.#subscriptions.promote(attachment.topic, receiver);
   }
 
   /** Undoes `addTopicSubscriber`; returns false if it was not subscribed. */
@@ -124,7 +193,10 @@ export class BrokerCore {
    */
   publishValidTopic(topic: string, message: BrokerMessage): number {
     this.counters.messagesIn++;
-    const delivered = this.#deliverPublish(topic, message);
+    // With history the engine gives the message its ids first (or relays it, see engine.ts).
+    const stamps = this.#engine.stamp?.(topic, message);
+    if (stamps === RELAYED) return 0;
+    const delivered = this.#subscriptions.publish(topic, this.#ancestorsOf(topic), message, stamps);
     this.#engine.publish(topic, message);
     return delivered;
   }
@@ -200,6 +272,7 @@ export class BrokerCore {
   detach(receiver: Receiver): void {
     const attachments = this.#attachments.get(receiver);
     if (!attachments) return;
+    this.#delivery.forget(receiver);
     for (const { kind, topic } of Array.isArray(attachments) ? [...attachments] : [attachments]) {
       if (kind === 'sub') this.removeTopicSubscriber(topic, receiver);
       else if (kind === 'bus') this.leaveBus(topic, receiver);
@@ -226,11 +299,10 @@ export class BrokerCore {
     return list;
   }
 
+  /** O(1) in the number of topics and clients: every figure is kept as things change. */
   stats(): BrokerStats {
-    const topics = new Set<string>(this.#subscriptions.topicNames());
-    for (const name of this.#bus.topicNames()) topics.add(name);
-    for (const name of this.#pushPull.topicNames()) topics.add(name);
     const c = this.counters;
+    const history = this.#engine.historyStats?.();
     return {
       connections: c.connections,
       subscribers: c.subscribers,
@@ -238,7 +310,7 @@ export class BrokerCore {
       peers: c.peers,
       pushers: c.pushers,
       pullers: c.pullers,
-      topics: topics.size,
+      topics: this.#topics.count,
       queued: this.#pushPull.queued,
       messagesIn: c.messagesIn,
       messagesOut: c.messagesOut,
@@ -246,6 +318,11 @@ export class BrokerCore {
       uptimeSeconds: Math.floor((Date.now() - c.startedAt) / 1000),
       refused: c.refused,
       forwardFailures: c.forwardFailures,
+      heldBytes: this.budget.held,
+      budgetRefusals: c.budgetRefusals + this.budget.refusals,
+      historyTopics: history?.topics ?? 0,
+      historyMessages: history?.messages ?? 0,
+      historyBytes: history?.bytes ?? 0,
     };
   }
 

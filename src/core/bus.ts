@@ -5,22 +5,32 @@
 import type { BrokerMessage } from '../message.ts';
 import type { Receiver } from '../receiver.ts';
 import type { Delivery } from './delivery.ts';
+import type { TopicEvents } from './topic-count.ts';
 
 export class Bus {
   readonly #peers = new Map<string, Map<Receiver, boolean>>();
 
-  constructor(private readonly delivery: Delivery) {}
+  constructor(
+    private readonly delivery: Delivery,
+    private readonly topics?: TopicEvents,
+  ) {}
 
   join(topic: string, peer: Receiver, echo: boolean): void {
     let peers = this.#peers.get(topic);
-    if (!peers) this.#peers.set(topic, (peers = new Map()));
+    if (!peers) {
+      this.#peers.set(topic, (peers = new Map()));
+      this.topics?.created(topic);
+    }
     peers.set(peer, echo);
   }
 
   leave(topic: string, peer: Receiver): boolean {
     const peers = this.#peers.get(topic);
     if (!peers?.delete(peer)) return false;
-    if (peers.size === 0) this.#peers.delete(topic);
+    if (peers.size === 0) {
+      this.#peers.delete(topic);
+      this.topics?.deleted(topic);
+    }
     return true;
   }
 
@@ -34,10 +44,6 @@ export class Bus {
       delivered += this.delivery.deliver(peer, message, topic);
     }
     return delivered;
-  }
-
-  topicNames(): IterableIterator<string> {
-    return this.#peers.keys();
   }
 
   has(topic: string): boolean {

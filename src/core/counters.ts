@@ -16,6 +16,11 @@ export class Counters {
   refused = 0;
   /** Messages a cluster engine could not forward to other nodes. */
   forwardFailures = 0;
+  /**
+   * Refusals for bytes decided outside the core's budget (which counts its own): pushes past
+   * their topic's `pushQueueBytes`, and in cluster mode pushes Redis refused for either cap.
+   */
+  budgetRefusals = 0;
   readonly startedAt: number = Date.now();
 }
 
@@ -35,4 +40,14 @@ export interface BrokerStats {
   uptimeSeconds: number;
   refused: number;
   forwardFailures: number;
+  /** Bytes held for clients now (queued pushes, POST bodies being read), out of `maxHeldBytes`. */
+  heldBytes: number;
+  /** Pushes and bodies refused for bytes (`pushQueueBytes`, `maxHeldBytes`). */
+  budgetRefusals: number;
+  /** Topics whose history holds a message (0 without history, and in cluster mode: it is in Redis). */
+  historyTopics: number;
+  /** Messages history holds. */
+  historyMessages: number;
+  /** Bytes history holds (payloads and bookkeeping), within `historyMaxBytes`. */
+  historyBytes: number;
 }

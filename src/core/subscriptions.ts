@@ -5,10 +5,19 @@
  *
  * Receivers with a `broadcaster` (sockets whose runtime fans out natively) are kept apart, per
  * broadcaster: a publish reaches all of them on a topic with one `broadcast` call.
+ *
+ * Receivers that want ids (`deliverStamped`) are kept apart too, so the raw path does not look at
+ * them: they get each message stamped with its position in their topic's stream (stamped.ts).
+ * The positions come from the engine when it keeps history; otherwise each topic that has
+ * subscribers counts its own, which lasts as long as it has subscribers (an epoch each time).
  */
 import type { BrokerMessage } from '../message.ts';
 import type { Receiver, TopicBroadcaster } from '../receiver.ts';
+import { formatStreamId, parseStreamId, StampedMessage } from '../stamped.ts';
 import type { Delivery } from './delivery.ts';
+import type { Recovery } from './engine.ts';
+import { newEpoch } from './epochs.ts';
+import type { TopicEvents } from './topic-count.ts';
 
 let publishSequence = 0;
 
@@ -18,41 +27,68 @@ interface Group {
   readonly members: Set<Receiver>;
 }
 
+function groupOf(groups: Group[] | undefined, broadcaster: TopicBroadcaster): Group | undefined {
+  if (groups) for (let i = 0; i < groups.length; i++) if (groups[i]!.broadcaster === broadcaster) return groups[i];
+  return undefined;
+}
+
 /** One topic's subscribers: delivered one by one, and reached through broadcasters. */
 class TopicSubscribers {
   readonly each = new Set<Receiver>();
   /** One group per broadcaster (one per server a runtime listens with): a short list. */
   groups: Group[] | undefined = undefined;
+  /** Receivers that want ids, one by one and per broadcaster. */
+  stamped: Set<Receiver> | undefined = undefined;
+  stampedGroups: Group[] | undefined = undefined;
   size = 0;
-
-  group(broadcaster: TopicBroadcaster): Group | undefined {
-    const groups = this.groups;
-    if (groups) for (let i = 0; i < groups.length; i++) if (groups[i]!.broadcaster === broadcaster) return groups[i];
-    return undefined;
-  }
+  /** The topic's own stream positions, used when the engine gives none (no history). */
+  offset = 0;
+  epoch: string | undefined = undefined;
 
   has(receiver: Receiver): boolean {
     const broadcaster = receiver.broadcaster;
-    return broadcaster ? (this.group(broadcaster)?.members.has(receiver) ?? false) : this.each.has(receiver);
+    if (receiver.deliverStamped === undefined) {
+      return broadcaster ? (groupOf(this.groups, broadcaster)?.members.has(receiver) ?? false) : this.each.has(receiver);
+    }
+    if (this.stamped?.has(receiver)) return true;
+    return broadcaster ? (groupOf(this.stampedGroups, broadcaster)?.members.has(receiver) ?? false) : false;
+  }
+
+  /** The message at this topic's current position (no history: the topic counts itself). */
+  stamp(message: BrokerMessage, topic: string): StampedMessage {
+    return new StampedMessage(message, topic, (this.epoch ??= newEpoch()), this.offset, Date.now());
   }
 }
 
 export class Subscriptions {
   readonly #byTopic = new Map<string, TopicSubscribers>();
 
-  constructor(private readonly delivery: Delivery) {}
+  constructor(
+    private readonly delivery: Delivery,
+    private readonly topics?: TopicEvents,
+  ) {}
 
-  /** Returns false if the receiver was already subscribed to this topic. */
-  add(topic: string, receiver: Receiver): boolean {
+  /**
+   * Returns false if the receiver was already subscribed to this topic. `individually`: not
+   * through its broadcaster even if it has one (a resuming subscriber, until `promote`).
+   */
+  add(topic: string, receiver: Receiver, individually = false): boolean {
     let entry = this.#byTopic.get(topic);
-    if (!entry) this.#byTopic.set(topic, (entry = new TopicSubscribers()));
+    if (!entry) {
+      this.#byTopic.set(topic, (entry = new TopicSubscribers()));
+      this.topics?.created(topic);
+    }
     if (entry.has(receiver)) return false;
-    const broadcaster = receiver.broadcaster;
+    const stamped = receiver.deliverStamped !== undefined;
+    const broadcaster = individually ? undefined : receiver.broadcaster;
     if (broadcaster) {
-      let group = entry.group(broadcaster);
-      if (!group) (entry.groups ??= []).push((group = { broadcaster, members: new Set() }));
+      const groups = stamped ? (entry.stampedGroups ??= []) : (entry.groups ??= []);
+      let group = groupOf(groups, broadcaster);
+      if (!group) groups.push((group = { broadcaster, members: new Set() }));
       group.members.add(receiver);
       broadcaster.join(topic, receiver);
+    } else if (stamped) {
+      (entry.stamped ??= new Set()).add(receiver);
     } else {
       entry.each.add(receiver);
     }
@@ -60,23 +96,43 @@ export class Subscriptions {
     return true;
   }
 
+  /** A receiver added `individually` joins its broadcaster now (it has caught up). */
+  promote(topic: string, receiver: Receiver): void {
+    const entry = this.#byTopic.get(topic);
+    if (!receiver.broadcaster || !entry?.stamped?.delete(receiver)) return;
+    if (entry.stamped.size === 0) entry.stamped = undefined;
+    entry.size--;
+    this.add(topic, receiver);
+  }
+
   /** Returns false if the receiver was not subscribed to this topic. */
   remove(topic: string, receiver: Receiver): boolean {
     const entry = this.#byTopic.get(topic);
     if (!entry) return false;
+    const stamped = receiver.deliverStamped !== undefined;
     const broadcaster = receiver.broadcaster;
-    if (broadcaster) {
-      const group = entry.group(broadcaster);
+    if (stamped && entry.stamped?.delete(receiver)) {
+      // Held individually (it wants ids, or is still resuming). None left: publishes skip them.
+      if (entry.stamped.size === 0) entry.stamped = undefined;
+    } else if (broadcaster) {
+      const groups = stamped ? entry.stampedGroups : entry.groups;
+      const group = groupOf(groups, broadcaster);
       if (!group?.members.delete(receiver)) return false;
       if (group.members.size === 0) {
-        entry.groups!.splice(entry.groups!.indexOf(group), 1);
-        if (entry.groups!.length === 0) entry.groups = undefined;
+        groups!.splice(groups!.indexOf(group), 1);
+        if (groups!.length === 0) {
+          if (stamped) entry.stampedGroups = undefined;
+          else entry.groups = undefined;
+        }
       }
       broadcaster.leave(topic, receiver);
-    } else if (!entry.each.delete(receiver)) {
+    } else if (stamped || !entry.each.delete(receiver)) {
       return false;
     }
-    if (--entry.size === 0) this.#byTopic.delete(topic);
+    if (--entry.size === 0) {
+      this.#byTopic.delete(topic);
+      this.topics?.deleted(topic);
+    }
     return true;
   }
 
@@ -91,14 +147,17 @@ export class Subscriptions {
 
   /**
    * Delivers a message published on `topic` to the subscribers of each of its ancestors
-   * (`topicAncestors`, `topic` first); returns how many receivers got it.
+   * (`topicAncestors`, `topic` first); returns how many receivers got it. `stamps`: its position
+   * in each ancestor's stream, from an engine that keeps history.
    */
-  publish(topic: string, topicAncestors: readonly string[], message: BrokerMessage): number {
+  publish(topic: string, topicAncestors: readonly string[], message: BrokerMessage, stamps?: readonly StampedMessage[]): number {
     const sequence = ++publishSequence;
     let delivered = 0;
-    for (const name of topicAncestors) {
+    for (let i = 0; i < topicAncestors.length; i++) {
+      const name = topicAncestors[i]!;
       const entry = this.#byTopic.get(name);
       if (!entry) continue;
+      if (stamps === undefined) entry.offset++;
       if (entry.each.size > 0) {
         for (const receiver of entry.each) {
           // A receiver subscribed under two ancestors (possible through the API) gets it once.
@@ -109,13 +168,63 @@ export class Subscriptions {
       }
       const groups = entry.groups;
       if (groups) {
-        for (let i = 0; i < groups.length; i++) delivered += this.delivery.broadcast(groups[i]!.broadcaster, name, groups[i]!.members, message);
+        for (let j = 0; j < groups.length; j++) delivered += this.delivery.broadcast(groups[j]!.broadcaster, name, groups[j]!.members, message);
+      }
+      if (entry.stamped !== undefined || entry.stampedGroups !== undefined) {
+        delivered += this.#deliverStamped(entry, name, stamps?.[i] ?? entry.stamp(message, topic), sequence);
       }
     }
     return delivered;
   }
 
-  topicNames(): IterableIterator<string> {
-    return this.#byTopic.keys();
+  /**
+   * Delivers one position of the stream of `stream` (relayed by an engine that keeps history) to
+   * the subscribers of exactly that topic. `samePublish`: the previous call was the same publish
+   * on another ancestor, so a receiver that had it then is skipped.
+   */
+  deliverStream(stream: string, stamped: StampedMessage, samePublish: boolean): number {
+    const sequence = samePublish ? publishSequence : ++publishSequence;
+    const entry = this.#byTopic.get(stream);
+    if (!entry) return 0;
+    let delivered = 0;
+    for (const receiver of entry.each) {
+      if (receiver.lastPublish === sequence) continue;
+      receiver.lastPublish = sequence;
+      delivered += this.delivery.deliver(receiver, stamped.message, stamped.topic);
+    }
+    if (entry.groups) {
+      for (const group of entry.groups) delivered += this.delivery.broadcast(group.broadcaster, stream, group.members, stamped.message);
+    }
+    return delivered + this.#deliverStamped(entry, stream, stamped, sequence);
+  }
+
+  #deliverStamped(entry: TopicSubscribers, name: string, stamped: StampedMessage, sequence: number): number {
+    let delivered = 0;
+    if (entry.stamped) {
+      for (const receiver of entry.stamped) {
+        if (receiver.lastPublish === sequence) continue;
+        receiver.lastPublish = sequence;
+        delivered += this.delivery.deliverStamped(receiver, stamped);
+      }
+    }
+    if (entry.stampedGroups) {
+      for (const group of entry.stampedGroups) delivered += this.delivery.broadcastStamped(group.broadcaster, name, group.members, stamped);
+    }
+    return delivered;
+  }
+
+  /**
+   * A resume when the engine keeps no history: nothing to replay, but the topic's own positions
+   * tell whether anything was missed and how much (while the topic has had subscribers all along).
+   */
+  recover(topic: string, since: string): Recovery {
+    const position = parseStreamId(since);
+    const entry = this.#byTopic.get(topic);
+    if (!position || entry?.epoch === undefined || position.epoch !== entry.epoch || position.offset > entry.offset) {
+      return { entries: [], gap: { topic, since, reason: 'epoch' } };
+    }
+    if (position.offset === entry.offset) return { entries: [] };
+    const until = formatStreamId(entry.epoch, entry.offset);
+    return { entries: [], gap: { topic, since, reason: 'off', missed: entry.offset - position.offset, until } };
   }
 }

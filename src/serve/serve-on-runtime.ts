@@ -10,12 +10,13 @@ import { defaultLog } from '../app/context.ts';
 import { joinClusterBeforeListening } from '../engine/join-cluster.ts';
 import { resolveOptions, type BrokerOptionsInput } from '../options.ts';
 import { bindAddress } from './bind-address.ts';
-import type { BoundServer, ServeRuntimeFor } from './serve-runtime.ts';
+import type { BoundServer, ServeRuntimeFor, TlsMaterial } from './serve-runtime.ts';
 import { shutdown, unbind } from './shutdown.ts';
+import { readTlsFiles } from './tls-files.ts';
 
 /** What a runtime's server looks like to the CLI. */
 export interface ServingBroker {
-  /** The real addresses, port 0 replaced by the port the system picked: `http://HOST:PORT`. */
+  /** The real addresses, port 0 replaced by the port the system picked: `http(s)://HOST:PORT`. */
   readonly urls: readonly string[];
   /** Stops accepting, closes every socket with 1001; resolves when all is closed or at the deadline. */
   close(deadlineMs: number): Promise<void>;
@@ -37,6 +38,7 @@ export async function serveOnRuntime(input: ServeInput, runtimeFor: ServeRuntime
   const { log = defaultLog, ...optionInput } = input;
   const options = resolveOptions(optionInput);
   const runtime = runtimeFor(options, log);
+  const tls = await readTlsFiles(options.listen, runtime);
   // The addresses are this lifecycle's to bind; the broker itself never listens.
   const { listen: _addresses, ...brokerOptions } = options;
   const broker = createBroker({
@@ -45,21 +47,30 @@ export async function serveOnRuntime(input: ServeInput, runtimeFor: ServeRuntime
     transport: runtime.transport,
     loadRedisTransport: runtime.loadRedisTransport,
     debugHeap: runtime.debugHeap,
+    peerAddress: runtime.peerAddress,
+    readTextFile: runtime.readTextFile && ((path) => runtime.readTextFile!(path)),
     clientGoneSignal: runtime.clientGoneSignal,
     log,
   });
+  try {
+    // Key files and keys are checked now, so a bad one stops the start (the CLI's exit 2).
+    await broker.context.auth?.ready(runtime.isForeignError);
+  } catch (error) {
+    broker.close();
+    throw error;
+  }
   runtime.brokerCreated?.(broker);
   await joinClusterBeforeListening(broker);
 
   const binding = {
-    listen: (host: string, port: number) => runtime.listen(broker, host, port),
+    listen: (host: string, port: number, material?: TlsMaterial) => runtime.listen(broker, host, port, material),
     isForeignError: runtime.isForeignError,
   };
   const servers: BoundServer[] = [];
   const urls: string[] = [];
   try {
     for (const address of options.listen) {
-      const { server, url } = await bindAddress(binding, address);
+      const { server, url } = await bindAddress(binding, address, tls.get(address));
       servers.push(server);
       urls.push(url);
     }

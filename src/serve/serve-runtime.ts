@@ -10,14 +10,21 @@ import type { BrokerOptions } from '../options.ts';
 /** Made once per start, from the resolved options and the broker's log. */
 export type ServeRuntimeFor = (options: BrokerOptions, log: (line: string) => void) => ServeRuntime;
 
-export interface ServeRuntime extends Pick<CreateBrokerInit, 'upgradeWebSocket' | 'transport' | 'debugHeap' | 'loadRedisTransport' | 'clientGoneSignal'> {
+export interface ServeRuntime extends Pick<CreateBrokerInit, 'upgradeWebSocket' | 'transport' | 'debugHeap' | 'loadRedisTransport' | 'peerAddress' | 'clientGoneSignal'> {
   /** The broker exists; nothing listens yet. */
   brokerCreated?(broker: Broker): void;
   /**
-   * Binds `host:port` (`::` or `0.0.0.0` for every interface); throws or rejects with the
-   * runtime's own error, its `code` naming the problem (`EADDRINUSE`, ...).
+   * Binds `host:port` (`::` or `0.0.0.0` for every interface), serving HTTPS and WSS when `tls`
+   * is given; throws or rejects with the runtime's own error, its `code` naming the problem
+   * (`EADDRINUSE`, ...).
    */
-  listen(broker: Broker, host: string, port: number): BoundServer | Promise<BoundServer>;
+  listen(broker: Broker, host: string, port: number, tls?: TlsMaterial): BoundServer | Promise<BoundServer>;
+  /**
+   * Reads a file the options name (a listener's certificate and key, `jwtPublicKey`, a `jwks`
+   * file); throws with the runtime's error (its `code`, e.g. `ENOENT`, says why). Without it such
+   * options cannot be used.
+   */
+  readTextFile?(path: string): string | Promise<string>;
   /** Every address is bound. */
   listening?(broker: Broker): void;
   /**
@@ -25,6 +32,12 @@ export interface ServeRuntime extends Pick<CreateBrokerInit, 'upgradeWebSocket' 
    * (Deno: a permission the program was not given, which its CLI explains).
    */
   isForeignError?(error: unknown): boolean;
+}
+
+/** A TLS listener's certificate chain and private key, PEM text read from its files. */
+export interface TlsMaterial {
+  readonly cert: string;
+  readonly key: string;
 }
 
 /**

@@ -2,6 +2,7 @@
  * Small checks the test files share: waiting on a condition or on a broker's output, and
  * asserting that a broker's output holds no stack trace (a client's mistake is one log line).
  */
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunningServer } from './server.ts';
 import { rawExchange, statusOf } from './raw-ws.ts';
@@ -82,3 +83,21 @@ export async function heap(server: RunningServer): Promise<{ gc: boolean; rss: n
 }
 
 export const MiB = 1024 * 1024;
+
+/**
+ * A broker started once for a `describe` block and checked when it ends: still running, no stack
+ * trace in its output. Returns a getter for the running server (it exists once `before` ran).
+ */
+export function serverForSuite(start: () => Promise<RunningServer>): () => RunningServer {
+  let server: RunningServer | undefined;
+  before(async () => {
+    server = await start();
+  });
+  after(async () => {
+    if (!server) return;
+    assertAlive(server);
+    assertNoStackTrace(server);
+    await server.stop();
+  });
+  return () => server!;
+}

@@ -82,7 +82,7 @@ export const twoNodeCluster: Launcher = async (args = []): Promise<ClusterServer
 /**
  * One broker's `/stats` for a cluster: the nodes' counters added up, with what lives in Redis in
  * place of what one broker keeps in memory. Messages waiting for a puller are in Redis queues
- * (`queued`), and such a queue is a live topic as a local one is. A puller counts once its node
+ * (`queued`, `heldBytes`), and such a queue is a live topic as a local one is. A puller counts once its node
  * has registered it in Redis (round robin includes it only then) and until it is withdrawn:
  * while the nodes' count and Redis's differ the value is NaN (null in JSON), which equals
  * nothing, so a test waiting for a number waits for the two to agree.
@@ -111,6 +111,13 @@ async function clusterStats(nodes: BrokerStats[], redis: RedisClient): Promise<B
     uptimeSeconds: Math.min(...nodes.map((node) => node.uptimeSeconds)),
     refused: sum('refused'),
     forwardFailures: sum('forwardFailures'),
+    // What the shared queues hold is counted in Redis, cluster-wide (keys.ts: `held`).
+    heldBytes: sum('heldBytes') + Number((await redis.get(`${PREFIX}held`)) ?? 0),
+    budgetRefusals: sum('budgetRefusals'),
+    // Cluster history lives in Redis, not in the nodes.
+    historyTopics: sum('historyTopics'),
+    historyMessages: sum('historyMessages'),
+    historyBytes: sum('historyBytes'),
   };
 }
 

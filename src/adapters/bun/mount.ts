@@ -79,6 +79,9 @@ export function mountBroker(app: HostApp, path: string, init: MountInit = {}): B
   const broker = createBroker({
     ...init,
     loadRedisTransport: init.loadRedisTransport ?? loadNodeRedisTransport,
+    readTextFile: init.readTextFile ?? ((file) => Bun.file(file).text()),
+    // `broker.fetch` hands Bun's server over as the app's env.
+    peerAddress: init.peerAddress ?? ((c) => (c.env as Partial<Bun.Server<BunWebSocketData>> | undefined)?.requestIP?.(c.req.raw)?.address),
     upgradeWebSocket,
     transport: sessions.transport,
   });

@@ -24,7 +24,9 @@ import type { BunWebSocketData } from 'hono/bun';
 import { BrokerMessage } from '../../message.ts';
 import type { Receiver, SlowConsumerRule, TopicBroadcaster } from '../../receiver.ts';
 import { clock, type Session } from '../../app/sessions.ts';
-import { isBrokerSocketEvents, type SocketTransport } from '../../app/transport.ts';
+import { isBrokerSocketEvents, type SessionOptions, type SocketTransport } from '../../app/transport.ts';
+import type { StampedMessage, StreamGap } from '../../stamped.ts';
+import { gapJson, localJson, STAMPED_JSON, stampedJson } from '../../app/json-envelope.ts';
 
 const OPEN = 1;
 /** Bytes a frame adds to its payload, at most (a server frame's header). */
@@ -59,7 +61,7 @@ export class BunSocketSession implements Session, Receiver {
     return this;
   }
 
-  deliver(message: BrokerMessage): void {
+  deliver(message: BrokerMessage, _topic?: string): void {
     this.lastActivity = clock.now;
     try {
       if (message.binary) this.socket.sendBinary(message.bytes);
@@ -84,6 +86,42 @@ export class BunSocketSession implements Session, Receiver {
   terminate(): void {
     this.socket.terminate();
   }
+}
+
+/**
+ * A `?format=json` socket: every message as its JSON envelope, text made once per stream
+ * position (or message) and shared. As a subscriber it joins the native topic `jsonTopic(topic)`,
+ * on which the broadcaster publishes the envelopes, beside the raw topic's frames.
+ */
+export class BunJsonSocketSession extends BunSocketSession {
+  override deliver(message: BrokerMessage, topic: string): void {
+    this.#send(localJson(message, topic));
+  }
+
+  deliverStamped(message: StampedMessage): void {
+    this.#send(message.prepared(STAMPED_JSON, stampedJson));
+  }
+
+  deliverGap(gap: StreamGap): void {
+    this.#send(gapJson(gap));
+  }
+
+  #send(text: string): void {
+    this.lastActivity = clock.now;
+    try {
+      this.socket.sendText(text);
+    } catch {
+      // The socket is closing; its close handler detaches it.
+    }
+  }
+}
+
+/**
+ * The native topic of a topic's JSON subscribers. A control character cannot be in a broker
+ * topic (topic.ts), so it never names a raw topic.
+ */
+export function jsonTopic(topic: string): string {
+  return `\u0001json:${topic}`;
 }
 
 interface Touched {
@@ -115,18 +153,31 @@ export class BunTopicBroadcaster implements TopicBroadcaster {
   constructor(private readonly maxBufferedBytes: number) {}
 
   join(topic: string, receiver: Receiver): void {
-    (receiver as BunSocketSession).socket.subscribe(topic);
+    (receiver as BunSocketSession).socket.subscribe(receiver instanceof BunJsonSocketSession ? jsonTopic(topic) : topic);
   }
 
   leave(topic: string, receiver: Receiver): void {
     const socket = (receiver as BunSocketSession).socket;
-    if (socket.readyState === OPEN) socket.unsubscribe(topic);
+    if (socket.readyState === OPEN) socket.unsubscribe(receiver instanceof BunJsonSocketSession ? jsonTopic(topic) : topic);
+  }
+
+  /** JSON subscribers: the envelope published once on the topic's JSON native topic. */
+  broadcastStamped(topic: string, members: ReadonlySet<Receiver>, message: StampedMessage, slowConsumers: SlowConsumerRule): void {
+    const text = message.prepared(STAMPED_JSON, stampedJson);
+    const name = jsonTopic(topic);
+    this.server!.publish(name, text);
+    this.#touch(name, members, slowConsumers, text.length * 3 + FRAME_OVERHEAD);
   }
 
   broadcast(topic: string, members: ReadonlySet<Receiver>, message: BrokerMessage, slowConsumers: SlowConsumerRule): void {
     this.server!.publish(topic, message.binary ? (message.bytes as Uint8Array<ArrayBuffer>) : (message.data as string));
     // Text is counted at 3 bytes a character: an upper bound of its UTF-8, without encoding it.
     const size = (message.binary ? message.bytes.byteLength : (message.data as string).length * 3) + FRAME_OVERHEAD;
+    this.#touch(topic, members, slowConsumers, size);
+  }
+
+  /** Schedules a look at the members of a native topic just published on (see above). */
+  #touch(topic: string, members: ReadonlySet<Receiver>, slowConsumers: SlowConsumerRule, size: number): void {
     let touched = this.#touched.get(topic);
     if (!touched) {
       this.#touched.set(topic, (touched = { members, slowConsumers, bytes: 0 }));
@@ -164,9 +215,9 @@ export interface NativeFanout {
 export function nativeFanout(maxBufferedBytes: number): NativeFanout {
   return {
     transport: {
-      openSession(ws: WSContext): Session {
+      openSession(ws: WSContext, options?: SessionOptions): Session {
         const socket = ws.raw as BunSocket;
-        return new BunSocketSession(socket, socket.data?.broadcaster);
+        return options?.json ? new BunJsonSocketSession(socket, socket.data?.broadcaster) : new BunSocketSession(socket, socket.data?.broadcaster);
       },
     },
     broadcasterFor(handler) {

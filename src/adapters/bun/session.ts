@@ -7,7 +7,7 @@
 import type { WSContext } from 'hono/ws';
 import { clock, type Session } from '../../app/sessions.ts';
 import { standardTransport } from '../../app/socket-session.ts';
-import type { SocketTransport } from '../../app/transport.ts';
+import type { SessionOptions, SocketTransport } from '../../app/transport.ts';
 import { pongReceived, type PingMode } from './liveness.ts';
 
 /** What the broker needs of Bun's `ServerWebSocket`. */
@@ -25,8 +25,8 @@ export interface BunSessions {
 
 export function bunTransport(mode: PingMode, base: SocketTransport = standardTransport): BunSessions {
   const bySocket = new WeakMap<object, Session>();
-  const withPings = (ws: WSContext): Session => {
-    const session = base.openSession(ws);
+  const withPings = (ws: WSContext, options?: SessionOptions): Session => {
+    const session = base.openSession(ws, options);
     const socket = ws.raw as BunSocket;
     session.ping =
       mode.kind === 'scripted'
@@ -38,8 +38,8 @@ export function bunTransport(mode: PingMode, base: SocketTransport = standardTra
   };
   return {
     transport: {
-      openSession(ws: WSContext): Session {
-        const session = withPings(ws);
+      openSession(ws: WSContext, options?: SessionOptions): Session {
+        const session = withPings(ws, options);
         if (ws.raw && typeof ws.raw === 'object') bySocket.set(ws.raw, session);
         session.lastActivity = clock.now;
         return session;

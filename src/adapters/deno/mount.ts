@@ -30,6 +30,9 @@ export function mountBroker(app: HostApp, path: string, init: MountInit = {}): M
   const broker = createBroker({
     ...init,
     loadRedisTransport: init.loadRedisTransport ?? loadNodeRedisTransport,
+    readTextFile: init.readTextFile ?? ((file) => Deno.readTextFile(file)),
+    // `Deno.serve(app.fetch)` hands the connection info over as the app's env.
+    peerAddress: init.peerAddress ?? ((c) => (c.env as Partial<Deno.ServeHandlerInfo<Deno.NetAddr>> | undefined)?.remoteAddr?.hostname),
     upgradeWebSocket: denoUpgradeWebSocket({ idleTimeout: pingInterval }),
     clientGoneSignal: noClientGoneSignal,
   });

@@ -17,8 +17,11 @@ export function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
     upgradeWebSocket: denoUpgradeWebSocket({ idleTimeout: options.pingInterval }),
     loadRedisTransport: loadNodeRedisTransport,
     clientGoneSignal: noClientGoneSignal,
-    listen: (broker, hostname, port) =>
-      boundServer(Deno.serve({ hostname, port, onListen() {} }, (request, info) => broker.app.fetch(request, { info }))),
+    // `tls`: the same server speaking HTTPS and WSS (Deno.serve takes the PEM text).
+    listen: (broker, hostname, port, tls) =>
+      boundServer(Deno.serve({ hostname, port, onListen() {}, ...(tls && { cert: tls.cert, key: tls.key }) }, (request, info) => broker.app.fetch(request, { info }))),
+    readTextFile: (path) => Deno.readTextFile(path),
+    peerAddress: (c) => (c.env as { info?: Deno.ServeHandlerInfo<Deno.NetAddr> } | undefined)?.info?.remoteAddr.hostname,
     // A permission Deno was not given: the CLI names the flag to add (see cli.ts).
     isForeignError: (error) => error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied,
   }));

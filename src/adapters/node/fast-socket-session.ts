@@ -25,9 +25,11 @@ import type { WebSocket } from 'ws';
 import type { BrokerMessage } from '../../message.ts';
 import type { Receiver } from '../../receiver.ts';
 import { clock, type Session } from '../../app/sessions.ts';
-import type { SocketTransport } from '../../app/transport.ts';
+import type { SessionOptions, SocketTransport } from '../../app/transport.ts';
 import { CLOSE_SLOW_CONSUMER } from '../../core/delivery.ts';
-import { SERVER_FRAME, serverFrame } from './server-frame.ts';
+import { SERVER_FRAME, serverFrame, textFrame } from './server-frame.ts';
+import type { StampedMessage, StreamGap } from '../../stamped.ts';
+import { gapJson, localJson, STAMPED_JSON, stampedJson } from '../../app/json-envelope.ts';
 
 const OPEN = 1;
 /** Past this many collected bytes a turn's frames go out as a writev (no copy), below as one buffer. */
@@ -111,8 +113,27 @@ export class FastSocketSession implements Session, Receiver {
     this.#readAtPing = waiting ? this.socket.bytesRead : -1;
   }
 
-  deliver(message: BrokerMessage): void {
+  deliver(message: BrokerMessage, _topic?: string): void {
     const frame = message.prepared(SERVER_FRAME, serverFrame);
+    const pending = this.#pending;
+    if (pending === undefined) {
+      this.#pending = frame;
+      if (collecting.length === 0) process.nextTick(flushAll);
+      collecting.push(this);
+    } else if (Array.isArray(pending)) {
+      pending.push(frame);
+    } else {
+      this.#pending = [pending, frame];
+    }
+    this.#pendingBytes += frame.length;
+    this.#activeAt = clock.now;
+  }
+
+  /**
+   * Collects one ready frame, as `deliver` does (kept apart so the raw path above stays exactly
+   * as it is: the JSON sessions, fast-json-session.ts, come through here).
+   */
+  enqueue(frame: Buffer): void {
     const pending = this.#pending;
     if (pending === undefined) {
       this.#pending = frame;
@@ -187,15 +208,49 @@ export class FastSocketSession implements Session, Receiver {
 export function fastTransport(fallback: SocketTransport, onFallback: (reason: string) => void = () => {}): SocketTransport {
   let reported = false;
   return {
-    openSession(context: WSContext): Session {
+    openSession(context: WSContext, options?: SessionOptions): Session {
       const ws = context.raw as WebSocket | undefined;
       const socket = ws && typeof ws === 'object' ? fastSocketFor(ws) : undefined;
-      if (ws && socket) return new FastSocketSession(ws, socket);
+      if (ws && socket) return options?.json ? new FastJsonSocketSession(ws, socket) : new FastSocketSession(ws, socket);
       if (!reported && ws && ws.readyState === OPEN) {
         reported = true;
         onFallback('the ws internals the fast send path needs (_socket, _sender) are not there; using the plain path');
       }
-      return fallback.openSession(context);
+      return fallback.openSession(context, options);
     },
   };
+}
+
+/**
+ * A `?format=json` socket on the fast path: the same collecting and writing, with each message's
+ * JSON envelope framed once per stream position (or per message, for bus and pull) and shared by
+ * every such subscriber. Raw sockets never come here.
+ */
+export class FastJsonSocketSession extends FastSocketSession {
+  override deliver(message: BrokerMessage, topic: string): void {
+    localTopic = topic;
+    this.enqueue(message.prepared(LOCAL_JSON_FRAME, localJsonFrame));
+  }
+
+  deliverStamped(message: StampedMessage): void {
+    this.enqueue(message.prepared(STAMPED_JSON_FRAME, stampedJsonFrame));
+  }
+
+  deliverGap(gap: StreamGap): void {
+    this.enqueue(textFrame(gapJson(gap)));
+  }
+}
+
+const STAMPED_JSON_FRAME: object = { transport: 'node websocket frame, json envelope' };
+const LOCAL_JSON_FRAME: object = { transport: 'node websocket frame, json envelope, local id' };
+// A bus or push message is sent on one topic; it reaches the module function through here so
+// `prepared` is not given a closure per receiver.
+let localTopic = '';
+
+function stampedJsonFrame(message: StampedMessage): Buffer {
+  return textFrame(message.prepared(STAMPED_JSON, stampedJson));
+}
+
+function localJsonFrame(message: BrokerMessage): Buffer {
+  return textFrame(localJson(message, localTopic));
 }

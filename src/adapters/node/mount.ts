@@ -17,6 +17,8 @@
  * `upgradeWebSocket` (not `@hono/node-ws`'s, whose `injectWebSocket` would take the upgrades
  * twice). `serveBroker` runs the broker on its own, as `npx broker-hono` does.
  */
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { defaultLog } from '../../app/context.ts';
 import { createBroker } from '../../app/create-broker.ts';
 import { standardTransport } from '../../app/socket-session.ts';
@@ -45,6 +47,9 @@ export function mountBroker(app: HostApp, path: string, init: MountInit = {}): N
   const broker = createBroker({
     ...init,
     loadRedisTransport: init.loadRedisTransport ?? loadNodeRedisTransport,
+    readTextFile: init.readTextFile ?? ((file) => readFileSync(file, 'utf8')),
+    // `@hono/node-server` and the upgrades (upgrade.ts) both carry Node's request.
+    peerAddress: init.peerAddress ?? ((c) => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress),
     log,
     upgradeWebSocket,
     // Frames written once per message and once per socket per turn (fast-socket-session.ts).

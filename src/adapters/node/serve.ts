@@ -1,11 +1,12 @@
 /**
- * The standalone broker on Node: one HTTP server per listen address (`@hono/node-server` for
- * plain requests, `attachUpgrades` for WebSockets, `answerClientErrors` for what Node's parser
- * refuses). The lifecycle (listen errors, `*`, the cluster, shutdown) is src/serve's.
+ * The standalone broker on Node: one HTTP(S) server per listen address (`@hono/node-server` for
+ * plain requests, with the broker's timeouts, `http-server.ts`; `attachUpgrades` for WebSockets;
+ * `answerClientErrors` for what Node's parser refuses). The lifecycle (listen errors, `*`, the
+ * cluster, shutdown) is src/serve's.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
 import { serveOnRuntime, type RunningBroker, type ServeInput } from '../../serve/serve-on-runtime.ts';
 import type { BoundServer } from '../../serve/serve-runtime.ts';
 import { attachUpgrades, upgradeWebSocket } from './upgrade.ts';
@@ -13,6 +14,7 @@ import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { fastTransport } from './fast-socket-session.ts';
 import { standardTransport } from '../../app/socket-session.ts';
 import { answerClientErrors } from './client-errors.ts';
+import { brokerHttpServer } from './http-server.ts';
 import { debugHeapFromEnvironment } from './debug-heap.ts';
 
 export { ListenError } from '../../serve/listen-error.ts';
@@ -28,8 +30,11 @@ export function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
       transport: fastTransport(standardTransport, log),
       loadRedisTransport: loadNodeRedisTransport,
       debugHeap: debugHeapFromEnvironment(),
-      async listen(broker, host, port) {
-        const server = createAdaptorServer({ fetch: broker.app.fetch }) as Server;
+      readTextFile: (path) => readFileSync(path, 'utf8'),
+      // Plain requests (`@hono/node-server`) and upgrades (upgrade.ts) both carry Node's request.
+      peerAddress: (c) => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress,
+      async listen(broker, host, port, tls) {
+        const server = brokerHttpServer(broker.app.fetch, options, broker.context.log, tls);
         answerClientErrors(server, broker.context.log);
         await listening(server, host, port);
         servers.push(server);

@@ -38,3 +38,9 @@ export function serverFrame(message: BrokerMessage): Buffer {
   });
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
+
+/** The whole text frame for `text` (JSON envelopes, built once per message or stream position). */
+export function textFrame(text: string): Buffer {
+  const parts = Sender.frame(Buffer.from(text), { fin: true, rsv1: false, opcode: OPCODE_TEXT, mask: false, readOnly: false });
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}

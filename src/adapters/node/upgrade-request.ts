@@ -93,14 +93,19 @@ for (const key of Object.getOwnPropertyNames(Request.prototype)) {
 }
 
 /**
- * The request Hono routes an upgrade with. `host` is used only when it is a plain host name (the
- * header is the client's to choose); the path must start with `/`. Dot segments stay as sent:
- * the broker app resolves them, as it does for Deno's requests (src/app/dot-segments.ts).
+ * The request Hono routes an upgrade with, or undefined when its Host header is not a valid
+ * `host[:port]` (RFC 9112 §3.2: answered 400, as node-server answers such a plain request).
+ * `host` is used only when it is a plain host name (the header is the client's to choose); the
+ * path must start with `/`. Dot segments stay as sent: the broker app resolves them, as it does
+ * for Deno's requests (src/app/dot-segments.ts).
  */
-export function upgradeRequest(incoming: IncomingMessage): Request {
+export function upgradeRequest(incoming: IncomingMessage): Request | undefined {
   const hostHeader = incoming.headers.host;
+  if (hostHeader && !URL.canParse(`http://${hostHeader}/`)) return undefined;
   const host = hostHeader && /^[A-Za-z0-9.\-:[\]]+$/.test(hostHeader) ? hostHeader : 'localhost';
   const path = incoming.url?.startsWith('/') ? incoming.url : '/';
   const method = incoming.headers.upgrade?.toLowerCase() === 'websocket' ? 'GET' : (incoming.method ?? 'GET');
-  return new UpgradeRequest(`http://${host}${path}`, incoming, method) as unknown as Request;
+  // The scheme the client used, as `@hono/node-server` sets it for plain requests.
+  const scheme = (incoming.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  return new UpgradeRequest(`${scheme}://${host}${path}`, incoming, method) as unknown as Request;
 }

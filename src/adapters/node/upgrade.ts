@@ -94,10 +94,16 @@ export function attachUpgrades(app: Hono<any, any, any>, servers: readonly Upgra
       await writeResponse(socket, jsonRefusal(400, `this server upgrades only to websocket; send ${request.method} without an Upgrade header`));
       return;
     }
+    const routed = upgradeRequest(request);
+    if (!routed) {
+      options.log?.(`refused upgrade: 400 invalid Host header ${JSON.stringify(request.headers.host)}`);
+      await writeResponse(socket, jsonRefusal(400, 'invalid Host header'));
+      return;
+    }
     const upgrade = new PendingUpgrade(wss, request, socket, head, options.log);
     let response: Response;
     try {
-      response = await app.fetch(upgradeRequest(request), { incoming: request, upgrade } satisfies NodeUpgradeBindings);
+      response = await app.fetch(routed, { incoming: request, upgrade } satisfies NodeUpgradeBindings);
     } catch {
       response = jsonRefusal(500, 'internal error');
     }

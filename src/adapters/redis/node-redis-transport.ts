@@ -7,7 +7,7 @@
  * once and the engine counts it. node-redis reconnects by itself and restores the subscriber
  * connection's channels before it reports `ready`.
  */
-import { createClient } from '@redis/client';
+import { createClient, RESP_TYPES } from '@redis/client';
 import type { RedisRole, RedisTransport, RedisTransportInit } from '../../engine/redis/transport.ts';
 
 export function nodeRedisTransport({ url, name, events }: RedisTransportInit): RedisTransport {
@@ -45,6 +45,7 @@ export function nodeRedisTransport({ url, name, events }: RedisTransportInit): R
 
   return {
     command: (args) => command.sendCommand(args.map(toArgument)),
+    binaryCommand: (args) => command.sendCommand(args.map(toArgument), BINARY_REPLIES),
     subscribe: (channels) => subscriber.subscribe(channels, listener, true),
     unsubscribe: (channels) => subscriber.unsubscribe(channels),
     async close() {
@@ -59,6 +60,9 @@ export function nodeRedisTransport({ url, name, events }: RedisTransportInit): R
     },
   };
 }
+
+/** Bulk strings as Buffers (history payloads are bytes), and no per-command timer, as above. */
+const BINARY_REPLIES = { timeout: 0, typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } };
 
 /** node-redis wants strings or Buffers; a Buffer view over the same bytes costs no copy. */
 function toArgument(argument: string | Uint8Array): string | Buffer {

@@ -45,6 +45,15 @@ export const DEMO_CLIENT = String.raw`
     refreshStats();
   });
 
+  // A token (auth on) rides on every request as access_token: browsers cannot set headers on a
+  // WebSocket or an EventSource. This page's own ?access_token= fills the field.
+  const tokenInput = $('#broker-token');
+  tokenInput.value = new URLSearchParams(location.search).get('access_token') || '';
+  const withToken = (url) => {
+    const token = tokenInput.value.trim();
+    return token ? url + (url.includes('?') ? '&' : '?') + 'access_token=' + encodeURIComponent(token) : url;
+  };
+
   /** Each segment percent-encoded, so "café" or "50%" arrive as typed and "a//b" stays visible to the server. */
   const topicPath = (topic) => topic.split('/').map(encodeURIComponent).join('/');
   const httpUrl = (kind, topic, base) => (base || broker) + '/' + kind + '/' + topicPath(topic);
@@ -118,13 +127,13 @@ export const DEMO_CLIENT = String.raw`
   async function explainRefusal(kind, topic, base, code, view) {
     view.setError('closed before opening (code ' + code + '); asking the broker why…');
     try {
-      const plain = await fetch(httpUrl(kind, topic, base));
+      const plain = await fetch(withToken(httpUrl(kind, topic, base)));
       if (plain.status !== 426) {
         view.setError(plain.status + ': ' + (await errorText(plain)));
         return;
       }
       const probe = new AbortController();
-      const sse = await fetch(httpUrl('sub', topic, base), { headers: { accept: 'text/event-stream' }, signal: probe.signal });
+      const sse = await fetch(withToken(httpUrl('sub', topic, base)), { headers: { accept: 'text/event-stream' }, signal: probe.signal });
       if (!sse.ok) {
         view.setError(sse.status + ': ' + (await errorText(sse)));
         return;
@@ -143,7 +152,7 @@ export const DEMO_CLIENT = String.raw`
     const view = card(listId, name, url);
     let socket;
     try {
-      socket = new WebSocket(url);
+      socket = new WebSocket(withToken(url));
     } catch (error) {
       view.setState('error', 'invalid');
       view.setError(error.message);
@@ -194,7 +203,7 @@ export const DEMO_CLIENT = String.raw`
       const result = $('#' + prefix + '-result');
       const url = httpUrl('pub', topic);
       try {
-        const response = await fetch(url, binary
+        const response = await fetch(withToken(url), binary
           ? { method: 'POST', body: new TextEncoder().encode(text), headers: { 'content-type': 'application/octet-stream' } }
           : { method: 'POST', body: text });
         result.classList.toggle('bad', !response.ok);
@@ -208,11 +217,45 @@ export const DEMO_CLIENT = String.raw`
     });
   }
 
+  /**
+   * A subscriber through the client library (/client.js): JSON envelopes, so each message shows
+   * its id and the topic it was published to; it reconnects by itself and resumes after the last
+   * id, and a gap in the broker's history is shown as such.
+   */
+  function openResuming(topic, name) {
+    const base = broker;
+    const view = card('sub-list', name, wsUrl('sub', topic, base) + '?format=json (client library: reconnects, resumes)');
+    // The token field is read again on every reconnect, as the client library asks for it.
+    const client = globalThis.brokerHonoClient.createClient(base, { getToken: () => tokenInput.value.trim() || undefined });
+    let opened = false;
+    const subscription = client.subscribe(topic, (data, meta) => view.log('← [' + meta.id + ' · ' + meta.topic + '] ' + describe(data)), {
+      onGap: (gap) => view.log('gap: ' + (gap.missed === undefined ? 'some' : gap.missed) + ' message(s) lost (' + gap.reason + ')', 'out'),
+      onStatus: (status) => {
+        if (status === 'open') {
+          opened = true;
+          view.setError('');
+          view.setState('open');
+        } else if (status === 'connecting') {
+          view.setState('connecting', opened ? 'reconnecting' : 'connecting');
+        } else if (!subscription || !subscription.closed) {
+          view.setState('connecting', 'reconnecting');
+          if (!opened) explainRefusal('sub', topic, base, 1006, view);
+        }
+      },
+    });
+    view.onClose(() => {
+      subscription.close();
+      view.setState('closed', 'closed (resume point ' + (subscription.lastId || 'none') + ')');
+    });
+  }
+
   // ---- pub/sub -----------------------------------------------------------------------------
   $('#sub-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const topic = $('#sub-topic').value;
-    openSocket('sub', topic, 'sub-list', 'subscriber ' + ++numbers.sub + ' · ' + topic, {});
+    const name = 'subscriber ' + ++numbers.sub + ' · ' + topic;
+    if ($('#sub-resume').checked) openResuming(topic, name + ' · ids');
+    else openSocket('sub', topic, 'sub-list', name, {});
   });
   publishForm('pub');
 
@@ -249,7 +292,7 @@ export const DEMO_CLIENT = String.raw`
     result.textContent = 'pushing…';
     for (let i = 1; i <= count; i++) {
       try {
-        const response = await fetch(httpUrl('push', topic), { method: 'POST', body: message + ' ' + i });
+        const response = await fetch(withToken(httpUrl('push', topic)), { method: 'POST', body: message + ' ' + i });
         if (!response.ok) {
           result.classList.add('bad');
           result.textContent = 'message ' + i + ': ' + response.status + ': ' + (await errorText(response));
@@ -270,7 +313,7 @@ export const DEMO_CLIENT = String.raw`
     const topic = $('#sse-topic').value;
     const url = httpUrl('sub', topic);
     const view = card('sse-list', 'EventSource ' + ++numbers.sse + ' · ' + topic, url);
-    const source = new EventSource(url);
+    const source = new EventSource(withToken(url));
     view.onClose(() => {
       source.close();
       view.setState('closed');
@@ -281,6 +324,8 @@ export const DEMO_CLIENT = String.raw`
     });
     source.addEventListener('message', (message) => view.log('← ' + message.data));
     source.addEventListener('binary', (message) => view.log('← ' + hex(fromBase64(message.data)) + ' (base64 ' + message.data + ')'));
+    // With history on the broker, EventSource resumes by itself (Last-Event-ID) and hears of losses.
+    source.addEventListener('gap', (message) => view.log('gap: ' + message.data, 'out'));
     source.addEventListener('error', async () => {
       if (source.readyState === EventSource.CONNECTING) {
         view.setState('connecting', 'reconnecting');
@@ -291,7 +336,7 @@ export const DEMO_CLIENT = String.raw`
       view.setError('asking the broker why…');
       const probe = new AbortController();
       try {
-        const response = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: probe.signal });
+        const response = await fetch(withToken(url), { headers: { accept: 'text/event-stream' }, signal: probe.signal });
         if (response.ok) {
           probe.abort();
           view.setError('the stream failed, but the broker accepts this subscription now');
@@ -315,7 +360,7 @@ export const DEMO_CLIENT = String.raw`
     $('#stats-url').textContent = url;
     const state = $('#stats-state');
     try {
-      const response = await fetch(url, { cache: 'no-store' });
+      const response = await fetch(withToken(url), { cache: 'no-store' });
       if (!response.ok) throw new Error('HTTP ' + response.status);
       const stats = await response.json();
       if (generation !== statsGeneration) return;

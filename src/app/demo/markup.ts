@@ -11,6 +11,7 @@ export const DEMO_MARKUP = String.raw`
       <input id="broker-url" type="url" spellcheck="false" required>
       <button id="broker-use" type="submit">Use</button>
     </div>
+    <input id="broker-token" type="password" aria-label="Token" placeholder="token (JWT), when the broker wants one" spellcheck="false">
     <p class="hint">Every new connection and the stats below use this broker. A page served by one broker can talk to another.</p>
   </form>
   <section id="stats" class="stats" aria-label="Broker statistics">
@@ -25,6 +26,7 @@ export const DEMO_MARKUP = String.raw`
     <p class="hint">A subscriber gets what is published to its topic <em>and every child topic</em>: <code>wong</code> gets <code>wong/amy</code>.</p>
     <form id="sub-form" class="row" autocomplete="off">
       <label class="grow">Topic <input id="sub-topic" value="wong" spellcheck="false"></label>
+      <label><input id="sub-resume" type="checkbox"> ids and resume</label>
       <button id="sub-add" type="submit">Subscribe</button>
     </form>
     <div id="sub-list" class="conns" aria-live="polite"></div>

@@ -21,6 +21,7 @@ export function deferredTransport(load: RedisTransportLoader, init: RedisTranspo
   const notLoaded = () => Promise.reject(new Error('the Redis client is not loaded yet'));
   return {
     command: (args) => (transport ? transport.command(args) : notLoaded()),
+    binaryCommand: (args) => (!transport ? notLoaded() : transport.binaryCommand ? transport.binaryCommand(args) : transport.command(args)),
     subscribe: (channels) => (transport ? transport.subscribe(channels) : notLoaded()),
     unsubscribe: (channels) => (transport ? transport.unsubscribe(channels) : notLoaded()),
     async close() {

@@ -4,9 +4,13 @@
  *
  * Healthy means both connections are ready, the subscriber connection holds every channel local
  * receivers need, and the last heartbeat was answered in time. A Redis that stops answering
- * keeps its connections open, so only the heartbeat's timer notices it (a "stall").
+ * keeps its connections open, so only the heartbeat's timer notices it (a "stall"). A Redis that
+ * refuses writes (past `maxmemory`, MISCONF, read-only) answers every read: its error replies to
+ * the heartbeat (a write) or to a push tell it, and `/healthz` names the refusal until a
+ * heartbeat passes again.
  */
 import { redactRedisUrl } from './keys.ts';
+import { writeRefusal } from './write-refusal.ts';
 
 /** Heartbeat period. */
 const HEARTBEAT_MS = 1000;
@@ -49,6 +53,8 @@ export class RedisHealth {
   #wasHealthy = false;
   #closed = false;
   #lastError: string | undefined;
+  /** Why Redis refuses writes, from its last error reply; undefined while it takes them. */
+  #writeRefusal: string | undefined;
   #connectWaiters: Array<() => void> = [];
   readonly #timer: ReturnType<typeof setInterval>;
 
@@ -79,9 +85,17 @@ export class RedisHealth {
 
   problem(): string | undefined {
     if (this.#closed) return 'redis: closed';
-    if (this.healthy()) return undefined;
     if (!this.#commandUp || !this.#subscriberUp || this.#stalled) return `redis: ${this.#lastError ?? 'connecting'} (${this.#where})`;
-    return `redis: resubscribing (${this.#where})`;
+    if (this.#writeRefusal !== undefined) return `redis: refuses writes: ${this.#writeRefusal} (${this.#where})`;
+    if (!this.healthy()) return `redis: resubscribing (${this.#where})`;
+    return undefined;
+  }
+
+  /** Redis answered a write with a refusal (OOM, MISCONF, READONLY): unhealthy until a heartbeat passes. */
+  writesRefused(reason: string): void {
+    if (this.#closed) return;
+    if (this.#writeRefusal === undefined) this.#init.log(`redis: ${this.#where} refuses writes (${reason}); pushes are refused until it takes them again`);
+    this.#writeRefusal = reason;
   }
 
   connected(timeoutMs: number): Promise<boolean> {
@@ -180,6 +194,10 @@ export class RedisHealth {
       (existed) => {
         answered();
         if (epoch !== this.#epoch) return;
+        if (this.#writeRefusal !== undefined) {
+          this.#writeRefusal = undefined;
+          this.#init.log(`redis: ${this.#where} takes writes again`);
+        }
         if (this.#stalled) {
           this.#stalled = false;
           this.#init.onStallCleared();
@@ -187,7 +205,11 @@ export class RedisHealth {
         }
         if (!existed) this.#init.onAliveExpired();
       },
-      () => answered(),
+      (error: unknown) => {
+        answered();
+        const refusal = writeRefusal(error);
+        if (refusal !== undefined && epoch === this.#epoch) this.writesRefused(refusal);
+      },
     );
     this.#init.onBeat();
   }

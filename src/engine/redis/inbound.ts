@@ -7,16 +7,26 @@
  * on); the node id in the envelope recognises them, and they are dropped: local receivers had
  * them directly. A publish reaches a node once per ancestor channel the node holds, back to back
  * (`publishBatch` sends a message's copies in a row), so comparing with the last one keeps one.
+ *
+ * With history on, publishes come relayed instead (`S…`, history-scripts.ts): each copy carries
+ * its position in the stream of the channel's topic and goes to the subscribers of exactly that
+ * topic, on every node including the one it was published on (it delivered nothing itself).
  */
 import type { EngineEvents } from '../../core/engine.ts';
+import { StampedMessage } from '../../stamped.ts';
 import { decodeEnvelope, sentBy, type NodeId } from '../envelope.ts';
 import { CHANNEL_KIND } from './keys.ts';
+
+/** First byte of a relayed publish (`S<epoch> <offset> <time>\n<envelope>`). */
+const RELAYED = 'S'.charCodeAt(0);
+const NEWLINE = 10;
+const decoder = new TextDecoder();
 
 export interface InboundInit {
   node: NodeId;
   /** The channel name prefix (`bh:DB:`); the kind letter follows it. */
   prefix: string;
-  events: Pick<EngineEvents, 'deliverPublish' | 'deliverBus'>;
+  events: Pick<EngineEvents, 'deliverPublish' | 'deliverBus' | 'deliverStamped'>;
   /** A message on this node's own channel: a push for one of its pullers. */
   routedPush(payload: Uint8Array): void;
 }
@@ -28,6 +38,10 @@ export class Inbound {
   #lastHigh = -1;
   #lastLow = -1;
   #lastSequence = -1;
+  /** The last relayed publish: its node id halves and sequence number. */
+  #relayedHigh = -1;
+  #relayedLow = -1;
+  #relayedSequence = -1;
 
   constructor(init: InboundInit) {
     this.#init = init;
@@ -39,6 +53,10 @@ export class Inbound {
     const kind = channel[this.#kindAt];
     if (kind === CHANNEL_KIND.node) {
       this.#init.routedPush(payload);
+      return;
+    }
+    if (payload[0] === RELAYED) {
+      if (kind === CHANNEL_KIND.sub) this.#relayed(payload, channel);
       return;
     }
     if (sentBy(payload, this.#init.node)) return;
@@ -55,4 +73,22 @@ export class Inbound {
       if (envelope) this.#init.events.deliverBus(envelope.topic, envelope.message);
     }
   };
+
+  /** A relayed publish on the channel of one topic: that topic's subscribers get it, stamped. */
+  #relayed(payload: Uint8Array, channel: Uint8Array): void {
+    const newline = payload.indexOf(NEWLINE);
+    if (newline === -1) return;
+    const [epoch, offset, time] = decoder.decode(payload.subarray(1, newline)).split(' ');
+    const envelope = decodeEnvelope(payload.subarray(newline + 1));
+    if (!envelope || !epoch || !offset || !time) return;
+    // `sub:` follows the prefix.
+    const stream = decoder.decode(channel.subarray(this.#kindAt + 4));
+    const samePublish =
+      envelope.sequence === this.#relayedSequence && envelope.nodeLow === this.#relayedLow && envelope.nodeHigh === this.#relayedHigh;
+    this.#relayedSequence = envelope.sequence;
+    this.#relayedLow = envelope.nodeLow;
+    this.#relayedHigh = envelope.nodeHigh;
+    const stamped = new StampedMessage(envelope.message, envelope.topic, epoch, Number(offset), Number(time));
+    this.#init.events.deliverStamped(stream, stamped, samePublish);
+  }
 }

@@ -20,6 +20,14 @@ export interface RedisNames {
   cursor(topic: string): string;
   /** Messages waiting while no puller is reachable anywhere. */
   queue(topic: string): string;
+  /** Bytes of the messages in `queue(topic)` (what `pushQueueBytes` bounds); gone with the queue. */
+  queueBytes(topic: string): string;
+  /** Bytes held in every push queue of the cluster, bookkeeping included (what `maxHeldBytes` bounds). */
+  readonly heldBytes: string;
+  /** History: the stream of `topic` (history-scripts.ts; the scripts name it from the prefix too). */
+  historyStream(topic: string): string;
+  /** History: the epoch and last offset of `topic`'s stream. */
+  historyMeta(topic: string): string;
 }
 
 /** The kind letter right after the prefix tells the three channel families apart cheaply. */
@@ -36,6 +44,10 @@ export function redisNames(database: number): RedisNames {
     pullers: (topic) => `${prefix}pullers:${topic}`,
     cursor: (topic) => `${prefix}cursor:${topic}`,
     queue: (topic) => `${prefix}queue:${topic}`,
+    queueBytes: (topic) => `${prefix}qbytes:${topic}`,
+    heldBytes: `${prefix}held`,
+    historyStream: (topic) => `${prefix}hist:${topic}`,
+    historyMeta: (topic) => `${prefix}hmeta:${topic}`,
   };
 }
 

@@ -6,29 +6,59 @@
  * holds its pullers (`NODE/N` ids) in the order they joined and a cursor points at the next one,
  * exactly the single-node round robin of PROTOCOL.md but shared by every node. A push picks
  * the puller at the cursor and PUBLISHes the message to that puller's node; with no puller
- * reachable it waits in the topic's queue list, bounded by `pushQueueLimit`. Because each
- * script runs alone in Redis, two nodes pushing at once can never hand one message to two
- * pullers, and the limit check and the append are one step.
+ * reachable it waits in the topic's queue list, bounded by `pushQueueLimit` (messages),
+ * `pushQueueBytes` (a byte counter per queue) and `maxHeldBytes` (one counter for every queue of
+ * the cluster, each message and queue counted with the estimate of `core/held-bytes.ts`).
+ * Because each script runs alone in Redis, two nodes pushing at once can never hand one message
+ * to two pullers, and the limit checks and the append are one step.
+ *
+ * Every push answer is definite (a push answered as refused is never delivered afterwards):
+ * - a push carries a deadline on Redis's clock; a script that runs after it (Redis was frozen,
+ *   the node has answered `timeout` by then) does nothing;
+ * - in a script that may PUBLISH, a write comes before the first PUBLISH: a Redis that refuses
+ *   writes (past `maxmemory`, MISCONF, a read-only replica) fails the script there, with nothing
+ *   sent. (Redis checks a script's first write; once one has passed it lets the rest through.)
  *
  * A puller whose node does not answer (PUBLISH reached nobody) is skipped; if that node's
  * heartbeat key has expired too (the node died) its entry is removed, so a dead node leaves
  * nothing that holds messages back.
  */
+import { QUEUE_OVERHEAD, QUEUED_MESSAGE_OVERHEAD } from '../../core/held-bytes.ts';
 import type { RedisNames } from './keys.ts';
+import { PUBLISH_HISTORY, RECOVER } from './history-scripts.ts';
+
+/** The push script's answer (an integer reply). */
+export const PUSH_REPLY = { full: 0, delivered: 1, queued: 2, fullBytes: 3, overBudget: 4, late: 5 } as const;
 
 /**
- * Shared Lua: `dispatch(payload)` and `drain(batch)` over KEYS[1..3] = pullers, cursor, queue.
- * ARGV[1] is always the name prefix (`bh:DB:`), for the node channels and alive keys that a
- * script finds from a puller id.
+ * Shared Lua over KEYS[1..5] = pullers, cursor, queue, the queue's byte counter, the cluster's
+ * held-bytes counter: `dispatch(payload)`, `drain(batch)`, `enqueue(payload, …)`. ARGV[1] is
+ * always the name prefix (`bh:DB:`), for the node channels and alive keys that a script finds
+ * from a puller id.
  */
 const COMMON = `
-local pullers, cursorKey, queue = KEYS[1], KEYS[2], KEYS[3]
+local pullers, cursorKey, queue, queueBytes, heldKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local prefix = ARGV[1]
+local MESSAGE_OVERHEAD, QUEUE_OVERHEAD = ${QUEUED_MESSAGE_OVERHEAD}, ${QUEUE_OVERHEAD}
+
+-- A queued envelope's message bytes: less the 17-byte header and the topic, whose length is in
+-- the header's bytes 14..17 (big-endian).
+local function messageBytes(envelope)
+  local a, b, c, d = string.byte(envelope, 14, 17)
+  return #envelope - 17 - (((a * 256 + b) * 256 + c) * 256 + d)
+end
+
+-- Counters never go below 0 (a queue written before they were kept holds uncounted messages).
+local function decrease(key, amount)
+  if redis.call('DECRBY', key, amount) < 0 then redis.call('SET', key, 0) end
+end
 
 local function dispatch(payload)
   local n = redis.call('LLEN', pullers)
   if n == 0 then return false end
   local start = tonumber(redis.call('GET', cursorKey) or '0')
+  -- A write before any PUBLISH: a Redis that refuses writes fails the script here, nothing sent.
+  redis.call('SET', cursorKey, start)
   local cursor = start
   local tries = n
   while tries > 0 and n > 0 do
@@ -62,33 +92,64 @@ local function drain(batch)
     if not payload then break end
     if not dispatch(payload) then break end
     redis.call('LPOP', queue)
+    local size = messageBytes(payload)
+    decrease(queueBytes, size)
+    decrease(heldKey, size + MESSAGE_OVERHEAD)
     moved = moved + 1
   end
+  if moved > 0 and redis.call('LLEN', queue) == 0 then
+    redis.call('DEL', queueBytes)
+    decrease(heldKey, QUEUE_OVERHEAD)
+  end
   return moved
+end
+
+-- Appends the payload; or, when a byte cap refuses it, returns that cap's reply code.
+local function enqueue(payload, bytesLimit, heldLimit)
+  local size = messageBytes(payload)
+  if tonumber(redis.call('GET', queueBytes) or '0') + size > bytesLimit then return ${PUSH_REPLY.fullBytes} end
+  local cost = size + MESSAGE_OVERHEAD
+  if redis.call('LLEN', queue) == 0 then cost = cost + QUEUE_OVERHEAD end
+  if tonumber(redis.call('GET', heldKey) or '0') + cost > heldLimit then return ${PUSH_REPLY.overBudget} end
+  redis.call('RPUSH', queue, payload)
+  redis.call('INCRBY', queueBytes, size)
+  redis.call('INCRBY', heldKey, cost)
+  return nil
 end
 `;
 
 /**
- * ARGV: prefix, limit, payload, drain batch. Returns 1 delivered, 2 queued, 0 full. While older
- * messages wait, a new one goes behind them (never past them), so order holds.
+ * ARGV: prefix, limit, payload, drain batch, byte limit, held limit, deadline (ms on Redis's
+ * clock; 0: none). Replies with a `PUSH_REPLY` code. While older messages wait, a new one goes
+ * behind them (never past them), so order holds.
  */
 const PUSH = `${COMMON}
 local limit, payload, batch = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local bytesLimit, heldLimit, deadline = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+if deadline > 0 then
+  local now = redis.call('TIME')
+  if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline then return ${PUSH_REPLY.late} end
+end
 local waiting = redis.call('LLEN', queue)
 if waiting == 0 then
-  if dispatch(payload) then return 1 end
-  if limit == 0 then return 0 end
-  redis.call('RPUSH', queue, payload)
-  return 2
+  if dispatch(payload) then return ${PUSH_REPLY.delivered} end
+  if limit == 0 then return ${PUSH_REPLY.full} end
+  return enqueue(payload, bytesLimit, heldLimit) or ${PUSH_REPLY.queued}
 end
 if waiting >= limit then
   drain(batch)
-  if redis.call('LLEN', queue) >= limit then return 0 end
+  if redis.call('LLEN', queue) >= limit then return ${PUSH_REPLY.full} end
 end
-redis.call('RPUSH', queue, payload)
+local refused = enqueue(payload, bytesLimit, heldLimit)
+if refused then
+  -- Pullers may be reachable again: what they take makes room.
+  if drain(batch) == 0 then return refused end
+  refused = enqueue(payload, bytesLimit, heldLimit)
+  if refused then return refused end
+end
 drain(batch)
-if redis.call('LLEN', queue) == 0 then return 1 end
-return 2
+if redis.call('LLEN', queue) == 0 then return ${PUSH_REPLY.delivered} end
+return ${PUSH_REPLY.queued}
 `;
 
 /** ARGV: prefix, batch. Hands waiting messages to pullers; returns {moved, still waiting}. */
@@ -122,11 +183,15 @@ end
 return n
 `;
 
-/** KEYS[1] = alive key; ARGV: ttl ms. Returns 1 if the key was still there (nothing expired). */
+/**
+ * KEYS[1] = alive key; ARGV: ttl ms. Returns {1 if the key was still there (nothing expired),
+ * Redis's clock: seconds, microseconds}; push deadlines are set on Redis's clock.
+ */
 const HEARTBEAT = `
 local existed = redis.call('EXISTS', KEYS[1])
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-return existed
+local now = redis.call('TIME')
+return {existed, now[1], now[2]}
 `;
 
 /**
@@ -146,10 +211,19 @@ end
 return 1
 `;
 
-export const SCRIPTS = { push: PUSH, drain: DRAIN, join: JOIN, leave: LEAVE, heartbeat: HEARTBEAT, publishBatch: PUBLISH_BATCH } as const;
+export const SCRIPTS = {
+  push: PUSH,
+  drain: DRAIN,
+  join: JOIN,
+  leave: LEAVE,
+  heartbeat: HEARTBEAT,
+  publishBatch: PUBLISH_BATCH,
+  publishHistory: PUBLISH_HISTORY,
+  recover: RECOVER,
+} as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
-/** The three keys every push-topic script takes, in order. */
-export function pushTopicKeys(names: RedisNames, topic: string): [string, string, string] {
-  return [names.pullers(topic), names.cursor(topic), names.queue(topic)];
+/** The five keys every push-topic script takes, in order. */
+export function pushTopicKeys(names: RedisNames, topic: string): [string, string, string, string, string] {
+  return [names.pullers(topic), names.cursor(topic), names.queue(topic), names.queueBytes(topic), names.heldBytes];
 }

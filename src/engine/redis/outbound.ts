@@ -39,9 +39,14 @@ export class Outbound {
     this.#init = init;
   }
 
+  /** Whether `pack` would take a message now. */
+  ready(): boolean {
+    return this.#init.canSend() && this.#inFlightBytes <= MAX_IN_FLIGHT_BYTES;
+  }
+
   /** The envelope, or undefined (counted as a failure) when Redis cannot take it now. */
   pack(topic: string, message: BrokerMessage): Uint8Array | undefined {
-    if (!this.#init.canSend() || this.#inFlightBytes > MAX_IN_FLIGHT_BYTES) {
+    if (!this.ready()) {
       this.#init.failed(1);
       return undefined;
     }

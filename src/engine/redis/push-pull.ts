@@ -7,6 +7,10 @@
  * While Redis cannot take pushes they go to the core's local push/pull (local pullers, else the
  * local queue); the moment Redis can again, what queued locally moves to the shared queue,
  * oldest first, before any new push can overtake it.
+ *
+ * A client's push is answered within a bounded time and definitely (`push-answers.ts`): too late
+ * for Redis, it is refused and will not run; refused because Redis refuses writes, it has done
+ * nothing (the scripts write before they publish) and `/healthz` says why.
  */
 import type { EngineEvents } from '../../core/engine.ts';
 import type { PushResult } from '../../core/push-pull.ts';
@@ -14,8 +18,10 @@ import type { BrokerMessage } from '../../message.ts';
 import type { Receiver } from '../../receiver.ts';
 import { decodeEnvelope } from '../envelope.ts';
 import type { RedisNames } from './keys.ts';
-import { pushTopicKeys } from './lua-scripts.ts';
+import { PUSH_REPLY, pushTopicKeys } from './lua-scripts.ts';
 import type { Outbound } from './outbound.ts';
+import type { PushAnswers } from './push-answers.ts';
+import { writeRefusal } from './write-refusal.ts';
 import type { ScriptRunner } from './script-runner.ts';
 
 /** Waiting messages one script call moves to pullers. */
@@ -24,11 +30,15 @@ const DRAIN_BATCH = 256;
 export interface ClusterPushPullInit {
   nodeHex: string;
   names: RedisNames;
-  /** The bound of each shared queue. */
-  pushQueueLimit: number;
+  /** The bounds of each shared queue (messages, bytes) and of all of them (bytes). */
+  limits: { pushQueueLimit: number; pushQueueBytes: number; maxHeldBytes: number };
   scripts: ScriptRunner;
   outbound: Outbound;
-  events: Pick<EngineEvents, 'deliverToPuller' | 'pushLocally' | 'takeLocalQueue' | 'forwardFailed'>;
+  /** Bounds the wait for a client's push and sets its deadline. */
+  answers: PushAnswers;
+  events: Pick<EngineEvents, 'deliverToPuller' | 'pushLocally' | 'takeLocalQueue' | 'forwardFailed' | 'refusedForBytes'>;
+  /** Redis refused a write (OOM, MISCONF, READONLY): `/healthz` must say so. */
+  writesRefused(reason: string): void;
   /** Whether scripts may run now (a stalled connection counts: its answers may still come). */
   commandUp(): boolean;
   /** Whether pushes may go to Redis now (set up and not stalled). */
@@ -37,9 +47,20 @@ export interface ClusterPushPullInit {
   log(line: string): void;
 }
 
+/** The push script's reply codes as results. */
+const PUSH_RESULTS: Record<number, PushResult> = {
+  [PUSH_REPLY.full]: 'full',
+  [PUSH_REPLY.delivered]: 'delivered',
+  [PUSH_REPLY.queued]: 'queued',
+  [PUSH_REPLY.fullBytes]: 'full-bytes',
+  [PUSH_REPLY.overBudget]: 'over-budget',
+  [PUSH_REPLY.late]: 'timeout',
+};
+
 export class ClusterPushPull {
   readonly #init: ClusterPushPullInit;
-  readonly #limit: string;
+  /** The push script's limit arguments: messages, bytes per queue, bytes in all queues. */
+  readonly #limits: [string, string, string];
   #pullerCounter = 0;
   readonly #pullerById = new Map<string, { topic: string; receiver: Receiver }>();
   readonly #pullersByTopic = new Map<string, Map<Receiver, string>>();
@@ -50,7 +71,8 @@ export class ClusterPushPull {
 
   constructor(init: ClusterPushPullInit) {
     this.#init = init;
-    this.#limit = String(init.pushQueueLimit);
+    const { pushQueueLimit, pushQueueBytes, maxHeldBytes } = init.limits;
+    this.#limits = [String(pushQueueLimit), String(pushQueueBytes), String(maxHeldBytes)];
   }
 
   pullerAdded(topic: string, puller: Receiver): void {
@@ -80,7 +102,10 @@ export class ClusterPushPull {
 
   push(topic: string, message: BrokerMessage): PushResult | Promise<PushResult> {
     if (!this.#init.canSend()) return this.#init.events.pushLocally(topic, message);
-    return this.#pushToRedis(topic, message);
+    const payload = this.#init.outbound.pack(topic, message);
+    if (!payload) return 'unavailable';
+    // A client waits for this answer: bounded, and a push answered `timeout` never runs.
+    return this.#init.answers.send((deadline) => this.#pushPayload(topic, payload, deadline));
   }
 
   /**
@@ -154,30 +179,38 @@ export class ClusterPushPull {
       forwardFailed(1);
       return;
     }
-    void this.#pushPayload(envelope.topic, bytes.slice()).then((result) => {
+    void this.#pushPayload(envelope.topic, bytes.slice(), 0).then((result) => {
       if (result === 'delivered' || result === 'queued') return;
       forwardFailed(1);
       this.#init.log(`redis: a push to ${JSON.stringify(envelope.topic)} whose puller left could not be requeued (${result})`);
     });
   }
 
+  /** A push no client waits for (moved from the local queue, requeued): no deadline. */
   #pushToRedis(topic: string, message: BrokerMessage): Promise<PushResult> {
     const payload = this.#init.outbound.pack(topic, message);
     if (!payload) return Promise.resolve('unavailable');
-    return this.#pushPayload(topic, payload);
+    return this.#pushPayload(topic, payload, 0);
   }
 
-  #pushPayload(topic: string, payload: Uint8Array): Promise<PushResult> {
-    const { names, scripts, outbound } = this.#init;
+  /** Runs the push script; `deadline` on Redis's clock, 0 for none. Never rejects. */
+  #pushPayload(topic: string, payload: Uint8Array, deadline: number): Promise<PushResult> {
+    const { names, scripts, outbound, events } = this.#init;
+    const [limit, bytesLimit, heldLimit] = this.#limits;
     outbound.sending(payload.byteLength);
-    return scripts.run('push', pushTopicKeys(names, topic), [names.prefix, this.#limit, payload, String(DRAIN_BATCH)]).then(
-      (code) => {
+    const args = [names.prefix, limit, payload, String(DRAIN_BATCH), bytesLimit, heldLimit, String(Math.floor(deadline))];
+    return scripts.run('push', pushTopicKeys(names, topic), args).then(
+      (code): PushResult => {
         outbound.settled(payload.byteLength);
-        return Number(code) === 1 ? 'delivered' : Number(code) === 2 ? 'queued' : 'full';
+        const result = PUSH_RESULTS[Number(code)] ?? 'unavailable';
+        if (result === 'full-bytes' || result === 'over-budget') events.refusedForBytes();
+        return result;
       },
-      () => {
+      (error: unknown): PushResult => {
         outbound.settled(payload.byteLength);
-        this.#init.events.forwardFailed(1);
+        events.forwardFailed(1);
+        const refusal = writeRefusal(error);
+        if (refusal) this.#init.writesRefused(refusal);
         return 'unavailable';
       },
     );

@@ -17,7 +17,7 @@
  * This file wires the pieces together and runs the connection lifecycle; the Redis client is
  * reached through `RedisTransport` (web-standard types), supplied by whoever builds the engine.
  */
-import type { Engine, EngineEvents, EngineFactory, InterestKind, ReceiverKind } from '../../core/engine.ts';
+import type { Engine, EngineEvents, EngineFactory, InterestKind, Publication, ReceiverKind, Recovery } from '../../core/engine.ts';
 import type { PushResult } from '../../core/push-pull.ts';
 import type { BrokerMessage } from '../../message.ts';
 import type { Receiver } from '../../receiver.ts';
@@ -30,6 +30,9 @@ import { Inbound } from './inbound.ts';
 import { redisDatabase, redisNames, type RedisNames } from './keys.ts';
 import { Outbound } from './outbound.ts';
 import { ClusterPushPull } from './push-pull.ts';
+import { PushAnswers } from './push-answers.ts';
+import { RedisClock, redisTimeMs } from './redis-clock.ts';
+import { ClusterHistory } from './cluster-history.ts';
 import { ScriptRunner } from './script-runner.ts';
 import type { RedisRole, RedisTransport } from './transport.ts';
 
@@ -43,10 +46,15 @@ const SETUP_RETRY_MS = 500;
 export interface RedisEngineInit {
   /** `redis://HOST:PORT/DB` */
   url: string;
-  /** The bound of each push topic's shared queue. */
+  /** The bounds of each push topic's shared queue: messages, bytes. */
   pushQueueLimit: number;
+  pushQueueBytes: number;
+  /** The bound, in bytes, of every shared queue together. */
+  maxHeldBytes: number;
   /** The Redis client (`src/adapters/redis/` has node-redis's), loaded when the engine starts. */
   loadTransport: RedisTransportLoader;
+  /** History in Redis (cluster-history.ts): `historySize`, and `historyTtl` in ms. */
+  history?: { size: number; ttlMs: number };
   log(line: string): void;
 }
 
@@ -65,7 +73,11 @@ export class RedisEngine implements Engine {
   readonly #outbound: Outbound;
   readonly #forwards: ForwardBatch;
   readonly #pushPull: ClusterPushPull;
+  readonly #heartbeat: () => Promise<boolean>;
   #closing: Promise<void> | undefined;
+  /** Present with history, as the Engine contract has it. */
+  readonly stamp: ((topic: string, message: BrokerMessage) => Publication) | undefined;
+  readonly recover: ((topic: string, since: string) => Promise<Recovery>) | undefined;
 
   constructor(events: EngineEvents, init: RedisEngineInit) {
     const names = (this.#names = redisNames(redisDatabase(init.url)));
@@ -94,6 +106,15 @@ export class RedisEngine implements Engine {
       },
     );
     const scripts = (this.#scripts = new ScriptRunner(this.#redis));
+    const clock = new RedisClock();
+    // Refreshes the alive key and reads Redis's clock (push deadlines are on it).
+    const heartbeat = async (): Promise<boolean> => {
+      const sentAt = Date.now();
+      const [existed, seconds, microseconds] = (await scripts.run('heartbeat', [aliveKey], [String(ALIVE_TTL_MS)])) as [unknown, unknown, unknown];
+      clock.observe(sentAt, Date.now(), redisTimeMs(seconds, microseconds));
+      return Number(existed) !== 0;
+    };
+    this.#heartbeat = heartbeat;
     this.#sync = new SubscriptionSync(
       {
         subscribe: (channels) => this.#redis.subscribe(channels),
@@ -107,7 +128,7 @@ export class RedisEngine implements Engine {
       nodeHex: this.node.hex,
       log: init.log,
       subscriptionsSettled: () => this.#sync.settled,
-      heartbeat: () => scripts.run('heartbeat', [aliveKey], [String(ALIVE_TTL_MS)]).then((existed) => Number(existed) !== 0),
+      heartbeat,
       onHealthy: () => this.#pushPull.drainAll(),
       onStallCleared: () => this.#pushPull.moveLocalQueue(),
       onAliveExpired: () => this.#pushPull.rejoin(),
@@ -129,15 +150,35 @@ export class RedisEngine implements Engine {
     this.#pushPull = new ClusterPushPull({
       nodeHex: this.node.hex,
       names,
-      pushQueueLimit: init.pushQueueLimit,
+      limits: { pushQueueLimit: init.pushQueueLimit, pushQueueBytes: init.pushQueueBytes, maxHeldBytes: init.maxHeldBytes },
       scripts,
       outbound,
+      answers: new PushAnswers(clock, (result) =>
+        init.log(`redis: a push answered 503 (timeout) was ${result} after all: its answer came back too late`),
+      ),
       events,
+      writesRefused: (reason) => health.writesRefused(reason),
       commandUp: () => health.commandUp,
       canSend: () => health.canSend,
       closing: () => this.#closing !== undefined,
       log: init.log,
     });
+    const history =
+      init.history &&
+      new ClusterHistory({
+        names,
+        ...init.history,
+        scripts,
+        outbound,
+        ancestorsOf: events.ancestorsOf,
+        failed: events.forwardFailed,
+        subscribed: (topic) => this.prepare('sub', topic),
+        canRead: () => health.canSend,
+        canRelay: () => health.healthy(),
+        closing: () => this.#closing !== undefined,
+      });
+    this.stamp = history && ((topic, message) => history.stamp(topic, message));
+    this.recover = history && ((topic, since) => history.recover(topic, since));
   }
 
   // --- Engine -------------------------------------------------------------------------------
@@ -218,7 +259,7 @@ export class RedisEngine implements Engine {
   async #setUpCommand(epoch: number): Promise<void> {
     try {
       await this.#scripts.load();
-      await this.#scripts.run('heartbeat', [this.#names.aliveKey(this.node.hex)], [String(ALIVE_TTL_MS)]);
+      await this.#heartbeat();
       await this.#pushPull.reregister();
       if (!this.#health.commandSetUp(epoch)) return;
       // Before any new push can overtake what queued locally while Redis was away.

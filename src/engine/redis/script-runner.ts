@@ -21,14 +21,17 @@ export class ScriptRunner {
     }
   }
 
-  run(name: ScriptName, keys: readonly string[], args: ReadonlyArray<string | Uint8Array>): Promise<unknown> {
+  /** `binary`: bulk strings in the answer come as bytes (`RedisTransport.binaryCommand`). */
+  run(name: ScriptName, keys: readonly string[], args: ReadonlyArray<string | Uint8Array>, binary = false): Promise<unknown> {
     const sha = this.#shas.get(name);
     const tail = [String(keys.length), ...keys, ...args];
-    if (!sha) return this.#redis.command(['EVAL', SCRIPTS[name], ...tail]);
-    return this.#redis.command(['EVALSHA', sha, ...tail]).catch((error: unknown) => {
+    const command = (commandArgs: Array<string | Uint8Array>) =>
+      binary && this.#redis.binaryCommand ? this.#redis.binaryCommand(commandArgs) : this.#redis.command(commandArgs);
+    if (!sha) return command(['EVAL', SCRIPTS[name], ...tail]);
+    return command(['EVALSHA', sha, ...tail]).catch((error: unknown) => {
       // Someone flushed Redis's script cache: run the source (and let it be cached again).
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return this.#redis.command(['EVAL', SCRIPTS[name], ...tail]);
+      return command(['EVAL', SCRIPTS[name], ...tail]);
     });
   }
 }

@@ -20,6 +20,11 @@ export interface RedisTransportEvents {
 export interface RedisTransport {
   /** Sends one command on the command connection; fails at once while it is down. */
   command(args: ReadonlyArray<string | Uint8Array>): Promise<unknown>;
+  /**
+   * `command` with bulk strings answered as bytes (`Uint8Array`), for answers that hold
+   * payloads (history). Without it they come as `command` gives them, which only suits text.
+   */
+  binaryCommand?(args: ReadonlyArray<string | Uint8Array>): Promise<unknown>;
   subscribe(channels: string[]): Promise<void>;
   unsubscribe(channels: string[]): Promise<void>;
   /** Closes both connections (gracefully, then by force). */
