@@ -84,7 +84,7 @@ describe('mounted, each refusal is logged with the path the client asked for', (
     const expected = [
       /^refused POST \/t\/acme\/broker\/pub\/a\/\/b: 400 /,
       /^refused POST \/t\/acme\/broker\/pub\/big: 413 /,
-      /^push queue full on "jobs": POST \/t\/acme\/broker\/push\/jobs answered 503/,
+      /^push to "jobs" refused: POST \/t\/acme\/broker\/push\/jobs answered 503/,
       /^refused GET \/t\/acme\/broker\/sub\/second: 503 maxConnections/,
     ];
     for (const pattern of expected) assert.ok(lines.some((line) => pattern.test(line)), `${pattern} in\n${lines.join('\n')}`);
