@@ -10,7 +10,7 @@ const positiveInt = () => z.number().int().positive();
  * The shape of a listen address: `http://HOST:PORT`, or `https://HOST:PORT?cert=FILE&key=FILE`
  * (PEM files, the form `mojo broker` took); `*` means every interface.
  */
-export const listenAddressSchema = z
+export const listenAddressSchema: z.ZodString = z
   .string()
   .regex(/^https?:\/\/(\*|\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})(\?.*)?$/, 'must look like http://HOST:PORT or https://HOST:PORT?cert=FILE&key=FILE')
   .refine((value) => Number(/:(\d+)(\?|$)/.exec(value)?.[1]) <= 65535, 'port must be 0-65535')
@@ -35,11 +35,11 @@ export const optionsShape = {
     .array(listenAddressSchema)
     .min(1)
     .default(['http://*:3000'])
-    .describe('Addresses to listen on (`http://HOST:PORT`, or `https://HOST:PORT?cert=FILE&key=FILE` with PEM files; `*` for every interface, port `0` for a free one). CLI `-l/--listen` (repeatable), env `BROKER_LISTEN` (comma-separated).'),
+    .describe('Addresses to listen on (`http://HOST:PORT`, or `https://HOST:PORT?cert=FILE&key=FILE` with PEM files; `*` for every interface, port `0` for a free one). CLI `-l/--listen` (repeatable), env `BROKER_LISTEN` (comma-separated). Standalone only: `createBroker` refuses it (your server listens).'),
   mode: z
     .enum(['development', 'production'])
     .default('development')
-    .describe('`development` serves the demo page at `/`; `production` answers 404 there. CLI `-m/--mode`, env `BROKER_MODE`.'),
+    .describe('`development` serves the demo page at `/`; `production` answers 404 there. CLI `-m/--mode`, env `BROKER_MODE`. The default is the command line\'s; `createBroker` defaults to `production`.'),
   maxConnections: positiveInt()
     .default(10000)
     .describe('Open WebSocket and SSE connections allowed at once; past it new ones get `503`. CLI `-c/--clients`.'),
@@ -125,12 +125,53 @@ export const optionsShape = {
     .describe('Behind a reverse proxy: trust `X-Forwarded-For` (client address in log lines) and `X-Forwarded-Proto` (the scheme the origin check sees). Off unless set. CLI `-p/--proxy`.'),
 } as const;
 
-export const brokerOptionsSchema = z.object(optionsShape).strict();
+/**
+ * Options after defaults are applied. Written out (the schema above is the source of truth, and
+ * `schemaMatches` below fails to compile when the two differ) because a published type may not
+ * be inferred (JSR's "slow types"), and a zod type spelled out option by option reads worse.
+ */
+export interface BrokerOptions {
+  listen: string[];
+  mode: 'development' | 'production';
+  maxConnections: number;
+  maxMessageSize: number;
+  maxBufferedBytes: number;
+  pingInterval: number;
+  inactivityTimeout: number;
+  pushQueueLimit: number;
+  pushQueueBytes: number;
+  maxHeldBytes: number;
+  maxPostsInFlight: number;
+  headersTimeout: number;
+  bodyTimeout: number;
+  maxTopicDepth: number;
+  maxTopicLength: number;
+  historySize: number;
+  historyTtl: number;
+  historyMaxBytes: number;
+  allowOrigin?: string[] | undefined;
+  redis?: string | undefined;
+  jwtSecret?: string | undefined;
+  jwtPublicKey?: string | undefined;
+  jwks?: string | undefined;
+  jwtIssuer?: string | undefined;
+  jwtAudience?: string | undefined;
+  proxy?: boolean | undefined;
+}
 
 /** Options as a caller writes them: every field optional. */
-export type BrokerOptionsInput = z.input<typeof brokerOptionsSchema>;
-/** Options after defaults are applied. */
-export type BrokerOptions = z.output<typeof brokerOptionsSchema>;
+export type BrokerOptionsInput = { [K in keyof BrokerOptions]?: BrokerOptions[K] | undefined };
+
+const schema = z.object(optionsShape).strict();
+
+/** The one schema of options, as `BrokerOptionsInput` in and `BrokerOptions` out. */
+export const brokerOptionsSchema: z.ZodType<BrokerOptions, BrokerOptionsInput> = schema;
+
+// Adding an option to `optionsShape` means adding it to `BrokerOptions` too: this says so.
+// (Exact equality: optional options would otherwise slip through a two-way `extends`.)
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const schemaMatches: [Same<z.output<typeof schema>, BrokerOptions>, Same<z.input<typeof schema>, BrokerOptionsInput>] = [true, true];
+void schemaMatches;
 
 /** Validates options, filling in defaults. Throws an `OptionsError` with a one-line message. */
 export function resolveOptions(input: unknown = {}): BrokerOptions {

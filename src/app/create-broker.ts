@@ -1,14 +1,12 @@
 /**
  * `createBroker(options)`: the broker as a Hono sub-app plus the core's methods. The app uses
  * standard Request/Response and the host's `upgradeWebSocket`, so it runs standalone (see the
- * runtime adapters) or mounted in another Hono service with `app.route('/broker', broker.app)`.
+ * runtime adapters) or mounted in another Hono service with `app.route('/broker', broker.app)`;
+ * the entry points `broker-hono/node`, `/deno` and `/bun` (`mountBroker`) do that with each
+ * runtime's pieces. Mounted, the mode is production unless asked, and `listen` is refused.
  *
  * ```ts
- * import { Hono } from 'hono';
- * import { createNodeWebSocket } from '@hono/node-ws';
- * const app = new Hono();
- * const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app });
- * const broker = createBroker({ upgradeWebSocket, mode: 'production' });
+ * const broker = createBroker({ upgradeWebSocket });   // the host runtime's helper
  * app.route('/broker', broker.app);
  * ```
  */
@@ -24,7 +22,7 @@ import type { Subscriber } from '../receiver.ts';
 import { compileOriginPatterns } from '../origin.ts';
 import { parseTopic } from '../topic.ts';
 import { defaultLog, errorResponse, type BrokerContext } from './context.ts';
-import { checkOrigin, checkTopic, isUpgrade, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
+import { checkOrigin, checkTopic, isUpgrade, requestPath, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
 import { ConnectionLimit } from './connection-limit.ts';
 import { readMessageBody, refuseDeclaredLength, type BodyRefusal } from './read-body.ts';
 import { PostsInFlight } from './posts-in-flight.ts';
@@ -51,7 +49,7 @@ import { adminOnly, checkGrant, checkToken, tokenRequired } from './auth/guards.
 import { compileOriginCheckOverTls } from './origin-over-tls.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
-  /** The host runtime's WebSocket upgrade helper (`@hono/node-ws`, `hono/bun`, `hono/deno`). */
+  /** The host runtime's WebSocket upgrade helper (`mountBroker` of `broker-hono/<runtime>` brings the right one). */
   // deno-lint-ignore no-explicit-any
   upgradeWebSocket: UpgradeWebSocket<any, any>;
   /** A runtime adapter's faster way to turn sockets into sessions (transport.ts); defaults to the standard one. */
@@ -73,6 +71,12 @@ export interface CreateBrokerInit extends BrokerOptionsInput {
   readTextFile?: (path: string) => string | Promise<string>;
   /** The peer address of a request (the runtime's connection info), for refusal log lines. */
   peerAddress?: (c: Context) => string | undefined;
+  /**
+   * What tells an SSE stream its client went away, besides the stream being cancelled; default:
+   * the request's `signal`. Deno's adapter gives none: Deno cancels the stream, and merely
+   * reading `request.signal` makes `Deno.serve` log a "legacy abort behavior" warning.
+   */
+  clientGoneSignal?: (request: Request) => AbortSignal | undefined;
 }
 
 export interface Broker {
@@ -102,11 +106,16 @@ const WEBSOCKET_ROUTES: readonly RouteKind[] = ['sub', 'pub', 'bus', 'push', 'pu
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 
 export function createBroker(init: CreateBrokerInit): Broker {
-  const { upgradeWebSocket, transport, log, loadRedisTransport, debugHeap, readTextFile, peerAddress, ...optionInput } = init;
+  const { upgradeWebSocket, transport, log, loadRedisTransport, debugHeap, readTextFile, peerAddress, clientGoneSignal, ...optionInput } = init;
   if (typeof upgradeWebSocket !== 'function') {
-    throw new TypeError('createBroker: upgradeWebSocket is required (from @hono/node-ws, hono/bun or hono/deno)');
+    throw new TypeError("createBroker: upgradeWebSocket is required (or use mountBroker from 'broker-hono/node', '/deno' or '/bun')");
   }
-  const options = resolveOptions(optionInput);
+  // Mounted, the host's server listens: an address here would be silently ignored.
+  if (optionInput.listen !== undefined) {
+    throw new TypeError('createBroker: listen means nothing to a mounted broker (your server listens): give the port to your server, or use serveBroker / npx broker-hono to have the broker listen');
+  }
+  // Mounted in someone's service, the demo page is served only when asked for (mode: 'development').
+  const options = resolveOptions({ ...optionInput, mode: optionInput.mode ?? 'production' });
   if (options.redis && !loadRedisTransport) {
     throw new TypeError("createBroker: redis needs a Redis client: import createBroker from 'broker-hono' (it brings node-redis) or pass loadRedisTransport");
   }
@@ -177,7 +186,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
       // A slot is held from here until the stream or socket opens (or never does), so requests
       // waiting at the same time (the cluster's prepare, a slow handshake) cannot overshoot
       // maxConnections (see connection-limit.ts).
-      const reservation = reserveConnection(ctx);
+      const reservation = reserveConnection(ctx, c);
       if (reservation instanceof Response) return reservation;
       const name = topic.topic.name;
       if (eventStream) {
@@ -186,7 +195,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
         } finally {
           reservation.release();
         }
-        return eventStreamResponse(ctx, name, c.req.raw.signal, access?.expiresAt, stream);
+        return eventStreamResponse(ctx, name, clientGoneSignal ? clientGoneSignal(c.req.raw) : c.req.raw.signal, access?.expiresAt, stream);
       }
       try {
         // Cluster mode: open the socket only once other nodes' messages will reach it.
@@ -198,7 +207,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
         // The runtime could not upgrade this request (Hono's helpers throw when they decline): no
         // socket will open, so the slot goes back and the client hears what the route needs.
         reservation.release();
-        ctx.log(`refused upgrade on ${kind}: 426 ${error instanceof Error ? error.message : String(error)}`);
+        ctx.log(`refused upgrade ${requestPath(c)}: 426 ${error instanceof Error ? error.message : String(error)}`);
         return upgradeRequired();
       }
     });
@@ -212,7 +221,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
       const result = await core.push(topic, data);
       const refusal = pushRefusal(result, topic, options, ctx.engineProblem);
       if (!refusal) return undefined;
-      ctx.log(`push to ${JSON.stringify(topic)} refused: POST answered 503: ${refusal.error}`);
+      ctx.log(`push to ${JSON.stringify(topic)} refused: POST ${requestPath(c)} answered 503: ${refusal.error}`);
       return errorResponse(503, refusal.error, { 'retry-after': '1' });
     }),
   );
@@ -253,28 +262,28 @@ export function createBroker(init: CreateBrokerInit): Broker {
     const forbidden = checkGrant(ctx, c, access, kind, topic.topic.name);
     if (forbidden) return forbidden;
     const declaredTooLarge = refuseDeclaredLength(c.req.raw, options.maxMessageSize);
-    if (declaredTooLarge) return refusedBody(kind, declaredTooLarge);
+    if (declaredTooLarge) return refusedBody(c, declaredTooLarge);
     // Counted from before the body is read until the answer is ready (posts-in-flight.ts).
     if (!postsInFlight.tryEnter()) {
       core.counters.refused++;
-      ctx.log(`refused POST ${kind}: 503 maxPostsInFlight (${options.maxPostsInFlight}) reached`);
+      ctx.log(`refused POST ${requestPath(c)}: 503 maxPostsInFlight (${options.maxPostsInFlight}) reached`);
       // The body is not read: the connection must not carry another request.
       return errorResponse(503, `too many POSTs in flight (maxPostsInFlight ${options.maxPostsInFlight})`, { 'retry-after': '1', connection: 'close' });
     }
     try {
       // The body's bytes come out of the broker's one budget while it is read (maxHeldBytes).
       const body = await readMessageBody(c.req.raw, options.maxMessageSize, core.budget, { timeoutMs: options.bodyTimeout * 1000 });
-      if (!body.ok) return refusedBody(kind, body);
+      if (!body.ok) return refusedBody(c, body);
       return (await send(topic.topic.name, body.data)) ?? c.body(null, 200);
     } finally {
       postsInFlight.leave();
     }
   }
 
-  function refusedBody(kind: RouteKind, body: BodyRefusal): Response {
+  function refusedBody(c: Context, body: BodyRefusal): Response {
     // An unreadable body means the client went away or sent what the HTTP layer itself refused
     // (and logged): one line per refused client, not two.
-    if (body.status !== 400) ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);
+    if (body.status !== 400) ctx.log(`refused POST ${requestPath(c)}: ${body.status} ${body.error}`);
     if (body.status === 503) core.counters.refused++;
     // The body may not have been read to its end: the connection must not carry another request.
     return errorResponse(body.status, body.error, { connection: 'close', ...(body.status === 503 ? { 'retry-after': '1' } : {}) });
