@@ -20,7 +20,19 @@ import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { mountInto, withShutdown, type HostApp, type MountInit, type MountedBroker } from '../mounted.ts';
 import { denoUpgradeWebSocket, noClientGoneSignal } from './upgrade.ts';
 
-export { serveBroker, ListenError, type RunningBroker } from './serve.ts';
+import type { RunningBroker, ServeInput } from '../../serve/serve-on-runtime.ts';
+export { ListenError } from '../../serve/listen-error.ts';
+export type { RunningBroker };
+
+/**
+ * The standalone broker on Deno (serve.ts), loaded when called: its server is `node:http` with
+ * `ws`, which reads environment variables as it loads, so only a program that serves asks for
+ * them, not one that only mounts.
+ */
+export async function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
+  const serve = await import('./serve.ts');
+  return serve.serveBroker(input);
+}
 export type { MountInit, MountedBroker } from '../mounted.ts';
 
 /** Creates the broker with Deno's pieces and mounts it at `path` of `app` (`app.route(path, broker.app)`). */
