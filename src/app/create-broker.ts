@@ -172,14 +172,9 @@ export function createBroker(init: CreateBrokerInit): Broker {
       const upgrade = isUpgrade(c);
       // A subscriber may also come as Server-Sent Events (see sse.ts).
       const eventStream = kind === 'sub' && !upgrade && wantsEventStream(c);
-      const refusedOrigin = upgrade || eventStream ? checkOrigin(ctx, c, true) : undefined;
-      if (refusedOrigin) return refusedOrigin;
-      const access = ctx.auth ? await checkToken(ctx, c) : undefined;
-      if (access instanceof Response) return access;
-      const topic = checkTopic(ctx, c, kind);
-      if (!topic.ok) return topic.response;
-      const forbidden = checkGrant(ctx, c, access, kind, topic.topic.name);
-      if (forbidden) return forbidden;
+      const admitted = await admit(c, kind, upgrade || eventStream ? 'required' : 'unchecked');
+      if (admitted instanceof Response) return admitted;
+      const { topic, access } = admitted;
       if (!eventStream && !upgrade) return upgradeRequired();
       const stream = streamOptions(ctx, c, kind, eventStream);
       if (stream instanceof Response) return stream;
@@ -252,8 +247,13 @@ export function createBroker(init: CreateBrokerInit): Broker {
     return errorResponse(500, 'internal error');
   });
 
-  async function handlePost(c: Context, kind: RouteKind, send: (topic: string, data: MessageData) => Response | undefined | Promise<Response | undefined>) {
-    const refusedOrigin = checkOrigin(ctx, c, false);
+  /**
+   * The checks before any stream, socket or body, in the order a client wants to hear of them:
+   * origin (401; `required` for WebSockets and SSE, `optional` when a POST sends none, not
+   * checked on a GET that will only hear 426), token (401), topic (400), grant (403).
+   */
+  async function admit(c: Context, kind: RouteKind, origin: 'required' | 'optional' | 'unchecked') {
+    const refusedOrigin = origin === 'unchecked' ? undefined : checkOrigin(ctx, c, origin === 'required');
     if (refusedOrigin) return refusedOrigin;
     const access = ctx.auth ? await checkToken(ctx, c) : undefined;
     if (access instanceof Response) return access;
@@ -261,6 +261,13 @@ export function createBroker(init: CreateBrokerInit): Broker {
     if (!topic.ok) return topic.response;
     const forbidden = checkGrant(ctx, c, access, kind, topic.topic.name);
     if (forbidden) return forbidden;
+    return { topic, access };
+  }
+
+  async function handlePost(c: Context, kind: RouteKind, send: (topic: string, data: MessageData) => Response | undefined | Promise<Response | undefined>) {
+    const admitted = await admit(c, kind, 'optional');
+    if (admitted instanceof Response) return admitted;
+    const { topic } = admitted;
     const declaredTooLarge = refuseDeclaredLength(c.req.raw, options.maxMessageSize);
     if (declaredTooLarge) return refusedBody(c, declaredTooLarge);
     // Counted from before the body is read until the answer is ready (posts-in-flight.ts).
