@@ -38,9 +38,10 @@ export function listeningUrl(host: string | undefined, port: number, scheme: 'ht
 
 /**
  * A URL a person can open for a printed address: `http://*:3000` (every interface) is not one, so
- * it gets `http://localhost:3000`; any other address is reachable as printed (undefined).
+ * it gets `http://localhost:3000` (`https` likewise); any other address is reachable as printed
+ * (undefined).
  */
 export function reachableUrl(printed: string): string | undefined {
-  const match = /^http:\/\/(\*|0\.0\.0\.0|\[::\]):(\d+)$/.exec(printed);
-  return match ? `http://localhost:${match[2]}` : undefined;
+  const match = /^(https?):\/\/(\*|0\.0\.0\.0|\[::\]):(\d+)$/.exec(printed);
+  return match ? `${match[1]}://localhost:${match[3]}` : undefined;
 }
