@@ -1,12 +1,15 @@
 /**
  * broker-hono: a WebSocket message broker on Hono.
  *
- * As a library (Node, Deno, Bun):
+ * Mounted in your Hono app, through the entry point of your runtime (`broker-hono/node`,
+ * `broker-hono/deno`, `broker-hono/bun`), which owns the WebSocket upgrades:
  * ```ts
- * import { createBroker } from 'broker-hono';
- * const broker = createBroker({ upgradeWebSocket });
- * app.route('/broker', broker.app);
+ * import { mountBroker } from 'broker-hono/node';
+ * const broker = mountBroker(app, '/broker');
+ * broker.attach(serve({ fetch: app.fetch, port: 8080 }));
  * ```
+ * Or with any runtime's `upgradeWebSocket`: `createBroker({ upgradeWebSocket })` and
+ * `app.route('/broker', broker.app)`.
  * As a program: `npx broker-hono` on Node, `deno task start` on Deno, `bun run mod.ts` on Bun.
  */
 import { createBroker as createAppBroker, type Broker, type CreateBrokerInit } from './src/app/create-broker.ts';

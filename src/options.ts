@@ -10,7 +10,7 @@ const positiveInt = () => z.number().int().positive();
  * The shape of a listen address: `http://HOST:PORT`, or `https://HOST:PORT?cert=FILE&key=FILE`
  * (PEM files, the form `mojo broker` took); `*` means every interface.
  */
-export const listenAddressSchema = z
+export const listenAddressSchema: z.ZodString = z
   .string()
   .regex(/^https?:\/\/(\*|\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})(\?.*)?$/, 'must look like http://HOST:PORT or https://HOST:PORT?cert=FILE&key=FILE')
   .refine((value) => Number(/:(\d+)(\?|$)/.exec(value)?.[1]) <= 65535, 'port must be 0-65535')
@@ -35,11 +35,11 @@ export const optionsShape = {
     .array(listenAddressSchema)
     .min(1)
     .default(['http://*:3000'])
-    .describe('Addresses to listen on (`http://HOST:PORT`, or `https://HOST:PORT?cert=FILE&key=FILE` with PEM files; `*` for every interface, port `0` for a free one). CLI `-l/--listen` (repeatable), env `BROKER_LISTEN` (comma-separated).'),
+    .describe('Addresses to listen on (`http://HOST:PORT`, or `https://HOST:PORT?cert=FILE&key=FILE` with PEM files; `*` for every interface, port `0` for a free one). CLI `-l/--listen` (repeatable), env `BROKER_LISTEN` (comma-separated). Standalone only: `createBroker` refuses it (your server listens).'),
   mode: z
     .enum(['development', 'production'])
     .default('development')
-    .describe('`development` serves the demo page at `/`; `production` answers 404 there. CLI `-m/--mode`, env `BROKER_MODE`.'),
+    .describe('`development` serves the demo page at `/`; `production` answers 404 there. CLI `-m/--mode`, env `BROKER_MODE`. The default is the command line\'s; `createBroker` defaults to `production`.'),
   maxConnections: positiveInt()
     .default(10000)
     .describe('Open WebSocket and SSE connections allowed at once; past it new ones get `503`. CLI `-c/--clients`.'),
@@ -66,6 +66,15 @@ export const optionsShape = {
   maxHeldBytes: positiveInt()
     .default(256 * 1024 * 1024)
     .describe('Bytes the broker holds for clients at once (queued pushes with their bookkeeping, POST bodies being read); past it POST gets `503` and a WebSocket pusher is closed with `1013`. In cluster mode Redis applies it to every push queue together. CLI `--max-held-bytes`.'),
+  maxPostsInFlight: positiveInt()
+    .default(256)
+    .describe('POST requests being read or handled at once; past it a POST gets `503` with `Retry-After: 1`. CLI `--max-posts-in-flight`.'),
+  headersTimeout: z.number().positive().max(86400)
+    .default(10)
+    .describe('Seconds a client may take to send a request line and headers; past it the connection is dropped (Node answers `408`). Node; Bun drops an unfinished head after 10–12 s on its own. CLI `--headers-timeout`.'),
+  bodyTimeout: z.number().positive().max(86400)
+    .default(30)
+    .describe('Seconds a POST body may take to arrive once its headers are in; past it the POST gets `408` and the connection is closed. CLI `--body-timeout`.'),
   maxTopicDepth: positiveInt()
     .default(32)
     .describe('Most `/`-separated segments in a topic. CLI `--max-topic-depth`.'),
@@ -116,12 +125,53 @@ export const optionsShape = {
     .describe('Behind a reverse proxy: trust `X-Forwarded-For` (client address in log lines) and `X-Forwarded-Proto` (the scheme the origin check sees). Off unless set. CLI `-p/--proxy`.'),
 } as const;
 
-export const brokerOptionsSchema = z.object(optionsShape).strict();
+/**
+ * Options after defaults are applied. Written out (the schema above is the source of truth, and
+ * `schemaMatches` below fails to compile when the two differ) because a published type may not
+ * be inferred (JSR's "slow types"), and a zod type spelled out option by option reads worse.
+ */
+export interface BrokerOptions {
+  listen: string[];
+  mode: 'development' | 'production';
+  maxConnections: number;
+  maxMessageSize: number;
+  maxBufferedBytes: number;
+  pingInterval: number;
+  inactivityTimeout: number;
+  pushQueueLimit: number;
+  pushQueueBytes: number;
+  maxHeldBytes: number;
+  maxPostsInFlight: number;
+  headersTimeout: number;
+  bodyTimeout: number;
+  maxTopicDepth: number;
+  maxTopicLength: number;
+  historySize: number;
+  historyTtl: number;
+  historyMaxBytes: number;
+  allowOrigin?: string[] | undefined;
+  redis?: string | undefined;
+  jwtSecret?: string | undefined;
+  jwtPublicKey?: string | undefined;
+  jwks?: string | undefined;
+  jwtIssuer?: string | undefined;
+  jwtAudience?: string | undefined;
+  proxy?: boolean | undefined;
+}
 
 /** Options as a caller writes them: every field optional. */
-export type BrokerOptionsInput = z.input<typeof brokerOptionsSchema>;
-/** Options after defaults are applied. */
-export type BrokerOptions = z.output<typeof brokerOptionsSchema>;
+export type BrokerOptionsInput = { [K in keyof BrokerOptions]?: BrokerOptions[K] | undefined };
+
+const schema = z.object(optionsShape).strict();
+
+/** The one schema of options, as `BrokerOptionsInput` in and `BrokerOptions` out. */
+export const brokerOptionsSchema: z.ZodType<BrokerOptions, BrokerOptionsInput> = schema;
+
+// Adding an option to `optionsShape` means adding it to `BrokerOptions` too: this says so.
+// (Exact equality: optional options would otherwise slip through a two-way `extends`.)
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const schemaMatches: [Same<z.output<typeof schema>, BrokerOptions>, Same<z.input<typeof schema>, BrokerOptionsInput>] = [true, true];
+void schemaMatches;
 
 /** Validates options, filling in defaults. Throws an `OptionsError` with a one-line message. */
 export function resolveOptions(input: unknown = {}): BrokerOptions {

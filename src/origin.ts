@@ -8,7 +8,11 @@
  *   depth (`a.example.com`, `a.b.example.com`); not `example.com` itself.
  * - `https://example.com:8443`: scheme, host and port all equal (a default port may be omitted).
  *
- * A missing Origin, `null`, or one that is not a URL matches nothing.
+ * A missing Origin, `null`, or one that is not a URL matches nothing; so does one that is not in
+ * the form browsers send (RFC 6454 §6.2: `scheme://host[:port]`, no default port, no user, path,
+ * percent-encoding or leading zeros; letter case aside). A URL parser would read
+ * `https://user@example.com/x`, `http://example%2ecom` or `https://example.com:08443` as the
+ * origins they resemble, and let in a request no browser could have made.
  */
 
 /** Compiled patterns; build once per broker, not per request. */
@@ -28,7 +32,7 @@ export function compileOriginPatterns(patterns: readonly string[] | undefined): 
   const compiled = patterns.map(compilePattern);
   return (origin) => {
     if (!origin) return false;
-    const parsed = parseOrigin(origin);
+    const parsed = parseOrigin(origin, true);
     if (!parsed) return false;
     return compiled.some((pattern) => {
       if (pattern.origin !== undefined) return pattern.origin === parsed.origin;
@@ -42,7 +46,7 @@ function compilePattern(pattern: string): CompiledPattern {
   const trimmed = pattern.trim().toLowerCase();
   if (trimmed.includes('://')) {
     if (trimmed.includes('*')) throw new TypeError(`allowOrigin: ${JSON.stringify(pattern)}: a wildcard goes in a host pattern (*.example.com), not in a full origin`);
-    const parsed = parseOrigin(trimmed);
+    const parsed = parseOrigin(trimmed, false);
     if (!parsed) throw new TypeError(`allowOrigin: ${JSON.stringify(pattern)} is not a valid origin`);
     return { origin: parsed.origin };
   }
@@ -71,11 +75,18 @@ function normalizeHost(text: string): string | undefined {
   }
 }
 
-function parseOrigin(origin: string): { origin: string; hostname: string } | undefined {
+/**
+ * An origin parsed. `asSent` for an Origin header: only the serialized form itself, since
+ * anything the parser had to normalize is not what a browser sends. A pattern is read leniently
+ * (`https://example.com:443` is the same as `https://example.com`).
+ */
+function parseOrigin(origin: string, asSent: boolean): { origin: string; hostname: string } | undefined {
   try {
     const url = new URL(origin);
     if (url.origin === 'null') return undefined;
-    return { origin: url.origin.toLowerCase(), hostname: url.hostname.toLowerCase() };
+    const serialized = url.origin.toLowerCase();
+    if (asSent && origin.toLowerCase() !== serialized) return undefined;
+    return { origin: serialized, hostname: url.hostname.toLowerCase() };
   } catch {
     return undefined;
   }

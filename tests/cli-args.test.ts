@@ -57,6 +57,9 @@ describe('CLI arguments', () => {
       '--push-queue-limit', '0',
       '--push-queue-bytes', '65536',
       '--max-held-bytes=1048576',
+      '--max-posts-in-flight', '3',
+      '--headers-timeout', '2.5',
+      '--body-timeout=4',
       '--max-topic-depth', '4',
       '--max-topic-length', '64',
       '--history-size', '100',
@@ -77,6 +80,9 @@ describe('CLI arguments', () => {
       pushQueueLimit: 0,
       pushQueueBytes: 65536,
       maxHeldBytes: 1048576,
+      maxPostsInFlight: 3,
+      headersTimeout: 2.5,
+      bodyTimeout: 4,
       maxTopicDepth: 4,
       maxTopicLength: 64,
       historySize: 100,
@@ -137,7 +143,12 @@ describe('CLI arguments', () => {
     const options = resolve([], { BROKER_LISTEN: 'http://127.0.0.1:1, http://127.0.0.1:2,', BROKER_MODE: 'production' });
     assert.deepEqual(options.listen, ['http://127.0.0.1:1', 'http://127.0.0.1:2']);
     assert.equal(options.mode, 'production');
-    usageError(() => resolve([], { BROKER_MODE: 'prod' }), /-m\/--mode \(mode\)/);
+    // A bad variable is blamed on the variable, not on a flag the user never typed.
+    usageError(() => resolve([], { BROKER_MODE: 'prod' }), /^BROKER_MODE \(mode\): /);
+    usageError(() => resolve([], { BROKER_LISTEN: 'localhost:3000' }), /^BROKER_LISTEN \(listen\): .*HOST:PORT/);
+    // The flag that wins over a variable is the one blamed.
+    usageError(() => resolve(['-m', 'staging'], { BROKER_MODE: 'production' }), /^-m\/--mode \(mode\): /);
+    usageError(() => resolve([], { BROKER_MODE: 'prod' }, { mode: 'production' }), /^BROKER_MODE/);
     // Empty variables are as good as unset.
     assert.deepEqual(resolve([], { BROKER_LISTEN: '', BROKER_MODE: '' }).listen, ['http://*:3000']);
   });
@@ -179,6 +190,17 @@ describe('CLI arguments', () => {
       if (spec.short) assert.ok(text.includes(`-${spec.short}, --${spec.long}`), spec.short);
     }
     for (const flag of ['--config FILE', '-h, --help', '-V, --version', 'BROKER_LISTEN', 'BROKER_MODE']) assert.ok(text.includes(flag), flag);
+    // Every row's description starts in the same column (the last three rows included).
+    const rows = text.split('\n').filter((line) => /^  -/.test(line) || /^ {6}--/.test(line));
+    assert.equal(rows.length, FLAGS.length + 3);
+    const columns = new Set(rows.map((line) => /^ {2}.{30} (?=\S)/.exec(line)?.[0].length));
+    assert.deepEqual([...columns], [33], rows.join('\n'));
+    // Each option with a default shows it.
+    assert.match(text, /--listen VALUE .*\(default: http:\/\/\*:3000\)/);
+    assert.match(text, /--mode VALUE .*\(default: development\)/);
+    assert.match(text, /--clients N .*\(default: 10000\)/);
+    assert.match(text, /--max-message-size N .*\(default: 1048576\)/);
+    assert.doesNotMatch(text, /--redis VALUE .*default/);
     // Every option of the schema is reachable from the command line.
     assert.deepEqual(new Set(FLAGS.map((spec) => spec.option)), new Set(Object.keys(optionsShape)));
   });

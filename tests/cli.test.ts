@@ -84,8 +84,8 @@ describe('CLI: help, version and usage errors', () => {
   });
 
   it('bad environment values: exit 2 and one line', async () => {
-    await expectUsageError([], /-m\/--mode/, { BROKER_MODE: 'staging' });
-    await expectUsageError([], /-l\/--listen/, { BROKER_LISTEN: 'localhost:3000' });
+    await expectUsageError([], /^broker-hono: BROKER_MODE \(mode\): /, { BROKER_MODE: 'staging' });
+    await expectUsageError([], /^broker-hono: BROKER_LISTEN \(listen\): /, { BROKER_LISTEN: 'localhost:3000' });
   });
 });
 
@@ -143,6 +143,19 @@ describe('CLI: configuration reaches the server', () => {
     assert.deepEqual((await subscriber.waitFor(1, 10_000))[0], { data: 'across listeners', binary: false });
     await subscriber.close();
     assert.equal(await server.stop(), 0);
+  });
+
+  it('every interface (`*`): the banner also prints a URL a person can open, and it answers', async () => {
+    const server = await start(['-l', 'http://*:0']);
+    const match = /^Listening at http:\/\/\*:(\d+) \(open http:\/\/localhost:(\d+)\)$/m.exec(server.output());
+    assert.ok(match, server.output());
+    assert.equal(match[2], match[1]);
+    assert.equal(await (await fetch(`http://localhost:${match[1]}/healthz`)).text(), 'ok');
+    // A named address is printed as it is, with nothing added.
+    const named = await start(['-l', 'http://127.0.0.1:0']);
+    assert.match(named.output(), /^Listening at http:\/\/127\.0\.0\.1:\d+$/m);
+    assert.equal(await server.stop(), 0);
+    assert.equal(await named.stop(), 0);
   });
 
   it('a port in use: exit 1 and one line saying so', async () => {

@@ -11,7 +11,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ROOT, nodeCli, stats, waitForStats, type RunningServer } from './helpers/server.ts';
+import type { AddressInfo } from 'node:net';
+import { ROOT, listenOn, nodeCli, stats, waitForStats, type RunningServer } from './helpers/server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT = join(ROOT, 'test-output');
@@ -23,6 +24,8 @@ let context: BrowserContext;
 let page: Page;
 let userDataDir: string;
 const pageErrors: string[] = [];
+/** Every 404 the browser got (a missing favicon would be one; the tests' bad topics are 400s). */
+const failedResponses: string[] = [];
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium; .ci/run does)`);
@@ -49,6 +52,9 @@ before(async () => {
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(WAIT);
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  context.on('response', (response) => {
+    if (response.status() === 404) failedResponses.push(`${response.status()} ${response.url()}`);
+  });
   await page.goto(`${served.httpUrl}/`);
 });
 
@@ -235,6 +241,37 @@ test("a bad topic shows the server's 400 message", async () => {
   await waitForText('#pub-result.bad', '400: topic contains a control character');
 });
 
+test('the page asks for no favicon it does not have: its icon is inline, and nothing it loads fails', async () => {
+  assert.equal(await page.locator('link[rel~="icon"]').count(), 1);
+  assert.match((await page.getAttribute('link[rel~="icon"]', 'href')) ?? '', /^data:/);
+  // A browser asks for /favicon.ico by itself when a page declares no icon (a 404 in the log,
+  // and at the host's root when the broker is mounted); with an inline icon it asks for nothing.
+  assert.deepEqual(failedResponses, []);
+});
+
+test('a long topic does not widen the page on a phone', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const topic = `sensors/${'building7floor3room12'.repeat(6)}/temperature`;
+  for (const [input, button, list] of [['#sub-topic', '#sub-add', '#sub-list'], ['#sse-topic', '#sse-add', '#sse-list'], ['#bus-topic', '#bus-add', '#bus-list'], ['#pull-topic', '#pull-add', '#pull-list']]) {
+    const before = await page.locator(`${list} .conn`).count();
+    await page.fill(input!, topic);
+    await page.click(button!);
+    await waitForState(`${list} .conn:nth-child(${before + 1})`, 'open');
+  }
+  await page.fill('#pub-topic', topic);
+  await page.fill('#pub-message', 'to the long topic');
+  await page.click('#pub-send');
+  await waitForText('#pub-result', `published to ${topic}`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `a long topic makes the page ${overflow}px wider than a phone screen`);
+  // Leave the panels as the later tests expect them: the long topic's cards closed, topics reset.
+  for (const list of ['#sub-list', '#sse-list', '#bus-list', '#pull-list']) await page.click(`${list} .conn:last-child .close`);
+  await page.fill('#pub-topic', 'wong/amy');
+  await page.fill('#pull-topic', 'jobs');
+  await waitForStats(served, (s) => s.pullers === 2 && s.peers === 3);
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
 test('screenshots at desktop and phone width; nothing overflows on a phone', async () => {
   mkdirSync(OUTPUT, { recursive: true });
   await page.setViewportSize({ width: 1280, height: 900 });
@@ -277,6 +314,22 @@ test('the page talks to another broker given in the URL field (CORS, allowOrigin
   await waitForText('#stats-values [data-key="subscribers"] dd', '2');
   // The first broker saw none of it.
   assert.equal((await stats(served)).messagesIn, servedBefore.messagesIn);
+});
+
+test('a broker that cannot be reached: the stats strip says so and shows no stale counters', async () => {
+  const unreachable = await listenOn();
+  const port = (unreachable.address() as AddressInfo).port;
+  unreachable.close();
+  await page.fill('#broker-url', `http://127.0.0.1:${port}`);
+  await page.click('#broker-use');
+  await waitForState('#stats-state', 'error');
+  assert.match((await page.textContent('#stats-state')) ?? '', /unreachable/);
+  assert.equal(await page.locator('#stats-values [data-key]').count(), 0, 'counters of the previous broker are still shown');
+  // And back: the counters return with the broker.
+  await page.fill('#broker-url', served.httpUrl);
+  await page.click('#broker-use');
+  await waitForState('#stats-state', 'live');
+  await waitForText('#stats-values [data-key="connections"] dd', /\d/);
 });
 
 test('no uncaught error on the page', () => {

@@ -76,6 +76,6 @@ describe('pings and idle detection', () => {
   checkLiveness('bun CLI (ws.ping from the broker)', bunCli, 1, 3);
   // 2 × 4 s = Bun's idleTimeout 8: Bun pings by itself.
   checkLiveness('bun CLI (native sendPings/idleTimeout)', bunCli, 4, 6);
-  checkLiveness('node, mounted with @hono/node-ws', nodeMounted, 1, 3);
-  checkLiveness('bun, mounted with hono/bun', bunMounted, 4, 6);
+  checkLiveness('node, mounted (broker-hono/node)', nodeMounted, 1, 3);
+  checkLiveness('bun, mounted (broker-hono/bun)', bunMounted, 4, 6);
 });

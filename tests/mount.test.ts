@@ -62,3 +62,50 @@ describe('mounted at a prefix, the topic is what follows <mount>/<kind>/', () =>
     });
   }
 });
+
+describe('mounted, each refusal is logged with the path the client asked for', () => {
+  it('400 topic, 413 body, 503 connections and 503 push queue: the line names the full path', async () => {
+    const lines: string[] = [];
+    const app = new Hono();
+    const broker = createBroker({ upgradeWebSocket, mode: 'production', maxConnections: 1, maxMessageSize: 10, pushQueueLimit: 0, log: (line) => lines.push(line) });
+    app.route('/t/:tenant/broker', broker.app);
+    const at = (path: string, init?: RequestInit) => app.request(`/t/acme/broker${path}`, init);
+
+    assert.equal((await at('/pub/a//b', { method: 'POST', body: 'x' })).status, 400);
+    assert.equal((await at('/pub/big', { method: 'POST', body: 'x'.repeat(11) })).status, 413);
+    assert.equal((await at('/push/jobs', { method: 'POST', body: 'x' })).status, 503);
+    const sse = { headers: { accept: 'text/event-stream' } };
+    const open = await at('/sub/first', sse);
+    assert.equal(open.status, 200);
+    assert.equal((await at('/sub/second', sse)).status, 503);
+    await open.body?.cancel();
+    broker.close();
+
+    const expected = [
+      /^refused POST \/t\/acme\/broker\/pub\/a\/\/b: 400 /,
+      /^refused POST \/t\/acme\/broker\/pub\/big: 413 /,
+      /^push to "jobs" refused: POST \/t\/acme\/broker\/push\/jobs answered 503/,
+      /^refused GET \/t\/acme\/broker\/sub\/second: 503 maxConnections/,
+    ];
+    for (const pattern of expected) assert.ok(lines.some((line) => pattern.test(line)), `${pattern} in\n${lines.join('\n')}`);
+  });
+});
+
+describe('createBroker, for mounting: safe defaults', () => {
+  it('defaults to production (no demo page at the mount) unless asked for development', async () => {
+    const quiet = createBroker({ upgradeWebSocket, log: () => {} });
+    assert.equal(quiet.options.mode, 'production');
+    assert.equal((await quiet.app.request('/')).status, 404);
+    quiet.close();
+    const demo = createBroker({ upgradeWebSocket, mode: 'development', log: () => {} });
+    assert.equal((await demo.app.request('/')).status, 200);
+    demo.close();
+  });
+
+  it('refuses listen, which means nothing when your server listens, with one line saying so', () => {
+    assert.throws(
+      () => createBroker({ upgradeWebSocket, listen: ['http://127.0.0.1:8080'] }),
+      (error: unknown) => error instanceof TypeError && /^createBroker: listen means nothing to a mounted broker/.test(error.message) && !error.message.includes('\n'),
+    );
+  });
+});

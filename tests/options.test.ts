@@ -36,6 +36,9 @@ describe('options schema', () => {
       pushQueueLimit: 10000,
       pushQueueBytes: 2 * 1024 * 1024,
       maxHeldBytes: 256 * 1024 * 1024,
+      maxPostsInFlight: 256,
+      headersTimeout: 10,
+      bodyTimeout: 30,
       maxTopicDepth: 32,
       maxTopicLength: 1024,
       historySize: 0,
@@ -81,6 +84,12 @@ describe('options schema', () => {
     refused({ pushQueueLimit: -1 }, /^pushQueueLimit: /);
     refused({ pushQueueBytes: 0 }, /^pushQueueBytes: /);
     refused({ maxHeldBytes: 1.5 }, /^maxHeldBytes: /);
+    refused({ maxPostsInFlight: 0 }, /^maxPostsInFlight: /);
+    refused({ maxPostsInFlight: 2.5 }, /^maxPostsInFlight: /);
+    refused({ headersTimeout: 0 }, /^headersTimeout: /);
+    refused({ bodyTimeout: -1 }, /^bodyTimeout: /);
+    // setTimeout fires at once past 2^31 ms: a day is the most either timeout takes.
+    refused({ bodyTimeout: 86401 }, /^bodyTimeout: /);
     refused({ maxTopicDepth: 0 }, /^maxTopicDepth: /);
     refused({ maxTopicLength: 2.5 }, /^maxTopicLength: /);
     refused({ listen: [] }, /^listen: /);

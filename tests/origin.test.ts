@@ -21,8 +21,10 @@ describe('origin allowlist matcher', () => {
   test('a host pattern matches exactly that host, any scheme and port, ignoring case', () => {
     check(
       ['example.com'],
-      ['http://example.com', 'https://example.com', 'https://example.com:8443', 'HTTP://EXAMPLE.COM', 'http://Example.Com:80'],
+      ['http://example.com', 'https://example.com', 'https://example.com:8443', 'HTTP://EXAMPLE.COM', 'http://Example.Com'],
       [
+        // A default port written out: no browser sends it (see "only the form browsers send").
+        'http://Example.Com:80',
         'http://example.com.evil.net',
         'https://example.com.evil.net:443',
         'http://evilexample.com',
@@ -56,7 +58,9 @@ describe('origin allowlist matcher', () => {
       ['https://example.com:8443', 'HTTPS://EXAMPLE.COM:8443'],
       ['http://example.com:8443', 'https://example.com', 'https://example.com:443', 'https://a.example.com:8443', 'https://example.com:8444'],
     );
-    check(['https://example.com'], ['https://example.com', 'https://example.com:443'], ['http://example.com', 'https://example.com:8443']);
+    check(['https://example.com'], ['https://example.com'], ['http://example.com', 'https://example.com:8443', 'https://example.com:443']);
+    // A pattern may name the default port; it means the same origin.
+    check(['https://example.com:443'], ['https://example.com'], ['https://example.com:443', 'https://example.com:8443']);
     check(['http://localhost:3000'], ['http://localhost:3000'], ['http://localhost:3001', 'http://localhost']);
   });
 
@@ -66,6 +70,31 @@ describe('origin allowlist matcher', () => {
 
   test('a missing, null or malformed Origin matches nothing when patterns are set', () => {
     check(['example.com'], [], [undefined, null, '', 'null', 'example.com', '//example.com', 'http://', 'not a url', 'http://exa mple.com']);
+  });
+
+  test('only the form browsers send (RFC 6454): no user, path, percent-encoding, leading zeros or default port', () => {
+    // Each of these parses (leniently) to an allowed origin, but no browser sends it.
+    check(
+      ['example.com', 'https://exact.net:8443'],
+      ['https://example.com', 'https://exact.net:8443'],
+      [
+        'https://user@example.com',
+        'https://user:pw@example.com',
+        'https://example.com/',
+        'https://example.com/path',
+        'https://example.com?q',
+        'https://example.com#f',
+        'http://example%2ecom',
+        'http://%65xample.com',
+        'https://exact.net:08443',
+        'https://exact.net:8443/',
+        'https://example.com:443',
+        ' https://example.com',
+        'https://example.com.',
+        'https://0x7f.0.0.1',
+      ],
+    );
+    check(['127.0.0.1'], ['http://127.0.0.1:3000'], ['http://0x7f.0.0.1:3000', 'http://2130706433:3000', 'http://127.1:3000']);
   });
 
   test('IPv6 and IDN hosts are compared in the form browsers send', () => {

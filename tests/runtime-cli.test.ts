@@ -17,6 +17,7 @@ import { open } from './helpers/ws-client.ts';
 import { waitForOutput } from './helpers/checks.ts';
 import { expectDeafClientCannotHoldShutdown, expectGracefulShutdown } from './helpers/shutdown.ts';
 import { CLI_ENVIRONMENT } from '../src/cli/args.ts';
+import { promptsUntilListening } from './helpers/terminal.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'broker-hono-runtime-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -151,49 +152,6 @@ describe('Deno and Bun: the same command line as Node', () => {
   }
 });
 
-describe('the mount examples: shutdown, a port in use and a bad flag as the CLI has them', () => {
-  const TSX_LOADER = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
-  const EXAMPLES: Runtime[] = [
-    { name: 'node-mount', command: process.execPath, prefix: ['--import', TSX_LOADER, 'examples/node-mount.ts'] },
-    { name: 'deno-mount', command: DENO, prefix: ['run', '-q', '-P', 'examples/deno-mount.ts'] },
-    { name: 'bun-mount', command: BUN, prefix: ['run', 'examples/bun-mount.ts'] },
-  ];
-  for (const example of EXAMPLES) {
-    it(`${example.name}: SIGTERM closes the broker's sockets with 1001 and exits 0; the host app's routes answer`, async () => {
-      const server = await spawnBroker(example.command, [...example.prefix, '-l', 'http://127.0.0.1:0'], { prefix: '/broker', timeoutMs: 60_000 });
-      try {
-        const host = server.httpUrl.slice(0, -'/broker'.length);
-        assert.match(await (await fetch(`${host}/`)).text(), /my service/);
-        assert.deepEqual(await (await fetch(`${host}/hello/amy`)).json(), { hello: 'amy' });
-        const subscribers = await Promise.all(['/sub/announcements', '/bus/room'].map((path) => open(server.wsUrl + path)));
-        await waitForStats(server, (s) => s.connections === 2, 10_000);
-        assert.deepEqual(await (await fetch(`${host}/announce`, { method: 'POST', body: 'hi' })).json(), { delivered: 1 });
-        assert.deepEqual(await subscribers[0]!.waitFor(1, 10_000), [{ data: 'hi', binary: false }]);
-        const exited = server.stop('SIGTERM');
-        for (const client of subscribers) assert.equal((await client.closed).code, 1001);
-        assert.equal(await exited, 0);
-      } finally {
-        await server.stop('SIGKILL');
-      }
-    });
-
-    it(`${example.name}: a port in use is one line and exit 1; a bad flag one line and exit 2`, async () => {
-      const blocker = await listenOn();
-      try {
-        const port = (blocker.address() as AddressInfo).port;
-        const inUse = await run(example, ['-l', `http://127.0.0.1:${port}`]);
-        assert.equal(inUse.code, 1, inUse.stderr);
-        assert.equal(inUse.stderr, `${example.name}: cannot listen at http://127.0.0.1:${port}: address already in use\n`);
-      } finally {
-        blocker.close();
-      }
-      const bad = await run(example, ['--clients', 'many']);
-      assert.equal(bad.code, 2, bad.stderr);
-      assert.equal(bad.stderr, `${example.name}: -c/--clients must be a number, got "many"\n`);
-    });
-  }
-});
-
 describe('mod.ts imported as a library starts nothing', () => {
   const script = "import * as broker from './mod.ts'; console.log(typeof broker.createBroker, typeof broker.brokerOptionsFromArgs);";
   it('deno: imports, prints, exits 0', async () => {
@@ -226,8 +184,35 @@ describe('deno: a missing permission is one line naming the flag to add', () => 
     assert.match(result.stderr, /deno task start/);
   };
 
-  it('no permissions at all: --allow-env, for the environment variables it reads', async () => {
-    expectPermissionLine(await deno([]), '--allow-env', /env access to "BROKER_LISTEN"/);
+  it('no permissions at all: --allow-net (the environment is optional, read only where granted)', { todo: 'ws (under the Deno node:http server) reads WS_NO_BUFFER_UTIL and WS_NO_UTF_8_VALIDATE as it loads: without -P Deno also asks for those (issue 11, open)' }, async () => {
+    expectPermissionLine(await deno([]), '--allow-net', /net access to "127\.0\.0\.1:0"/);
+  });
+
+  it('--help and --version need no permission', async () => {
+    for (const flag of ['--help', '-V']) {
+      const [expected, got] = await Promise.all([runToEnd(process.execPath, [CLI, flag]), deno([], [flag])]);
+      assert.deepEqual(got, expected, flag);
+    }
+  });
+
+  it('without a permission granted, BROKER_LISTEN and BROKER_MODE are not read (nor asked for)', { todo: 'ws (under the Deno node:http server) reads WS_NO_BUFFER_UTIL and WS_NO_UTF_8_VALIDATE as it loads: without -P Deno also asks for those (issue 11, open)' }, async () => {
+    const server = await spawnBroker(DENO, ['run', '--no-prompt', '--allow-net', 'mod.ts', '-l', 'http://127.0.0.1:0'], { env: { BROKER_MODE: 'production' }, timeoutMs: 60_000 });
+    try {
+      await waitForOutput(server, (text) => /in development mode/.test(text));
+      assert.equal(await server.stop(), 0);
+    } finally {
+      await server.stop('SIGKILL');
+    }
+    // Granted, they are: a bad value is refused as on Node.
+    const granted = await runToEnd(DENO, ['run', '--no-prompt', '--allow-net', '--allow-env', 'mod.ts'], { BROKER_MODE: 'nonsense' });
+    assert.equal(granted.code, 2);
+    assert.match(granted.stderr, /^broker-hono: BROKER_MODE \(mode\): /);
+  });
+
+  it('`deno run mod.ts` in a terminal asks once, for the network, then listens', { todo: 'ws (under the Deno node:http server) reads WS_NO_BUFFER_UTIL and WS_NO_UTF_8_VALIDATE as it loads: without -P Deno also asks for those (issue 11, open)' }, async () => {
+    const terminal = await promptsUntilListening(`${DENO} run mod.ts -l http://127.0.0.1:0`);
+    assert.equal(terminal.prompts.length, 1, terminal.output);
+    assert.match(terminal.prompts[0]!, /net access to "127\.0\.0\.1:0"/);
   });
 
   it('environment but no network: --allow-net', async () => {

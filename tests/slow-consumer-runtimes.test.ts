@@ -1,9 +1,9 @@
 /**
  * The slow-consumer rule (README, "Limits and hardening": a receiver whose backlog passes
  * `maxBufferedBytes` is closed with 1013 and counted; a reading one of the same topic gets
- * everything) where it rests on the runtime's own `bufferedAmount`: the broker on Deno, and mounted
- * under `/broker` on Node (`@hono/node-ws`), Deno (`hono/deno`) and Bun (`hono/bun`). The Node CLI
- * and the Bun CLI have their own fast paths, tested with the same scenario beside them.
+ * everything) on the broker on Deno (the runtime's own `bufferedAmount`), and mounted under
+ * `/broker` through the entry points `broker-hono/node`, `/deno` and `/bun` (which bring the Node
+ * and Bun CLIs' fast paths along). The CLIs are tested with the same scenario beside them.
  */
 import { describe, it } from 'node:test';
 import type { Launcher } from './helpers/server.ts';
@@ -12,9 +12,9 @@ import { slowConsumerScenario } from './helpers/slow-consumer.ts';
 
 const LAUNCHERS: Array<[name: string, launch: Launcher]> = [
   ['deno CLI', denoCli],
-  ['node, mounted with @hono/node-ws', nodeMounted],
-  ['deno, mounted with hono/deno', denoMounted],
-  ['bun, mounted with hono/bun', bunMounted],
+  ['node, mounted (broker-hono/node)', nodeMounted],
+  ['deno, mounted (broker-hono/deno)', denoMounted],
+  ['bun, mounted (broker-hono/bun)', bunMounted],
 ];
 
 describe('slow consumers on every runtime', () => {

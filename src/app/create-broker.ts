@@ -1,14 +1,12 @@
 /**
  * `createBroker(options)`: the broker as a Hono sub-app plus the core's methods. The app uses
  * standard Request/Response and the host's `upgradeWebSocket`, so it runs standalone (see the
- * runtime adapters) or mounted in another Hono service with `app.route('/broker', broker.app)`.
+ * runtime adapters) or mounted in another Hono service with `app.route('/broker', broker.app)`;
+ * the entry points `broker-hono/node`, `/deno` and `/bun` (`mountBroker`) do that with each
+ * runtime's pieces. Mounted, the mode is production unless asked, and `listen` is refused.
  *
  * ```ts
- * import { Hono } from 'hono';
- * import { createNodeWebSocket } from '@hono/node-ws';
- * const app = new Hono();
- * const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app });
- * const broker = createBroker({ upgradeWebSocket, mode: 'production' });
+ * const broker = createBroker({ upgradeWebSocket });   // the host runtime's helper
  * app.route('/broker', broker.app);
  * ```
  */
@@ -24,9 +22,10 @@ import type { Subscriber } from '../receiver.ts';
 import { compileOriginPatterns } from '../origin.ts';
 import { parseTopic } from '../topic.ts';
 import { defaultLog, errorResponse, type BrokerContext } from './context.ts';
-import { checkOrigin, checkTopic, isUpgrade, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
+import { checkOrigin, checkTopic, isUpgrade, requestPath, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
 import { ConnectionLimit } from './connection-limit.ts';
-import { readMessageBody } from './read-body.ts';
+import { readMessageBody, refuseDeclaredLength, type BodyRefusal } from './read-body.ts';
+import { PostsInFlight } from './posts-in-flight.ts';
 import { SessionRegistry } from './sessions.ts';
 import { standardTransport } from './socket-session.ts';
 import type { SocketTransport } from './transport.ts';
@@ -43,13 +42,14 @@ import type { RedisTransportLoader } from '../engine/redis/deferred-transport.ts
 import { brokerGetPath, rerouteDotSegments } from './dot-segments.ts';
 import { headWithoutBody } from './head-requests.ts';
 import { pushRefusal } from './push-refusal.ts';
+import { refuseUnparsableUrl } from './unparsable-url.ts';
 import { addDebugHeapRoute, type HeapFigures } from './debug-heap.ts';
 import { createAuthenticator } from './auth/verifier.ts';
 import { adminOnly, checkGrant, checkToken, tokenRequired } from './auth/guards.ts';
 import { compileOriginCheckOverTls } from './origin-over-tls.ts';
 
 export interface CreateBrokerInit extends BrokerOptionsInput {
-  /** The host runtime's WebSocket upgrade helper (`@hono/node-ws`, `hono/bun`, `hono/deno`). */
+  /** The host runtime's WebSocket upgrade helper (`mountBroker` of `broker-hono/<runtime>` brings the right one). */
   // deno-lint-ignore no-explicit-any
   upgradeWebSocket: UpgradeWebSocket<any, any>;
   /** A runtime adapter's faster way to turn sockets into sessions (transport.ts); defaults to the standard one. */
@@ -71,6 +71,12 @@ export interface CreateBrokerInit extends BrokerOptionsInput {
   readTextFile?: (path: string) => string | Promise<string>;
   /** The peer address of a request (the runtime's connection info), for refusal log lines. */
   peerAddress?: (c: Context) => string | undefined;
+  /**
+   * What tells an SSE stream its client went away, besides the stream being cancelled; default:
+   * the request's `signal`. Deno's adapter gives none: Deno cancels the stream, and merely
+   * reading `request.signal` makes `Deno.serve` log a "legacy abort behavior" warning.
+   */
+  clientGoneSignal?: (request: Request) => AbortSignal | undefined;
 }
 
 export interface Broker {
@@ -100,11 +106,16 @@ const WEBSOCKET_ROUTES: readonly RouteKind[] = ['sub', 'pub', 'bus', 'push', 'pu
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 
 export function createBroker(init: CreateBrokerInit): Broker {
-  const { upgradeWebSocket, transport, log, loadRedisTransport, debugHeap, readTextFile, peerAddress, ...optionInput } = init;
+  const { upgradeWebSocket, transport, log, loadRedisTransport, debugHeap, readTextFile, peerAddress, clientGoneSignal, ...optionInput } = init;
   if (typeof upgradeWebSocket !== 'function') {
-    throw new TypeError('createBroker: upgradeWebSocket is required (from @hono/node-ws, hono/bun or hono/deno)');
+    throw new TypeError("createBroker: upgradeWebSocket is required (or use mountBroker from 'broker-hono/node', '/deno' or '/bun')");
   }
-  const options = resolveOptions(optionInput);
+  // Mounted, the host's server listens: an address here would be silently ignored.
+  if (optionInput.listen !== undefined) {
+    throw new TypeError('createBroker: listen means nothing to a mounted broker (your server listens): give the port to your server, or use serveBroker / npx broker-hono to have the broker listen');
+  }
+  // Mounted in someone's service, the demo page is served only when asked for (mode: 'development').
+  const options = resolveOptions({ ...optionInput, mode: optionInput.mode ?? 'production' });
   if (options.redis && !loadRedisTransport) {
     throw new TypeError("createBroker: redis needs a Redis client: import createBroker from 'broker-hono' (it brings node-redis) or pass loadRedisTransport");
   }
@@ -147,11 +158,12 @@ export function createBroker(init: CreateBrokerInit): Broker {
     log: logLine,
   };
 
+  const postsInFlight = new PostsInFlight(options.maxPostsInFlight);
   // Routes on the path with dot segments resolved, as URL parsing resolves them (dot-segments.ts).
   const app = new Hono({ getPath: brokerGetPath });
   // Mounted in a host app, the broker still answers as it does standalone: dot segments the host
   // routed as sent, and HEAD (never a body, never a 500).
-  app.use('*', rerouteDotSegments(app), headWithoutBody);
+  app.use('*', refuseUnparsableUrl(ctx), rerouteDotSegments(app), headWithoutBody);
   // Lets pages from other origins use the HTTP routes; see cors.ts for why this is safe.
   app.use('*', corsMiddleware(ctx));
 
@@ -160,21 +172,16 @@ export function createBroker(init: CreateBrokerInit): Broker {
       const upgrade = isUpgrade(c);
       // A subscriber may also come as Server-Sent Events (see sse.ts).
       const eventStream = kind === 'sub' && !upgrade && wantsEventStream(c);
-      const refusedOrigin = upgrade || eventStream ? checkOrigin(ctx, c, true) : undefined;
-      if (refusedOrigin) return refusedOrigin;
-      const access = ctx.auth ? await checkToken(ctx, c) : undefined;
-      if (access instanceof Response) return access;
-      const topic = checkTopic(ctx, c, kind);
-      if (!topic.ok) return topic.response;
-      const forbidden = checkGrant(ctx, c, access, kind, topic.topic.name);
-      if (forbidden) return forbidden;
+      const admitted = await admit(c, kind, upgrade || eventStream ? 'required' : 'unchecked');
+      if (admitted instanceof Response) return admitted;
+      const { topic, access } = admitted;
       if (!eventStream && !upgrade) return upgradeRequired();
       const stream = streamOptions(ctx, c, kind, eventStream);
       if (stream instanceof Response) return stream;
       // A slot is held from here until the stream or socket opens (or never does), so requests
       // waiting at the same time (the cluster's prepare, a slow handshake) cannot overshoot
       // maxConnections (see connection-limit.ts).
-      const reservation = reserveConnection(ctx);
+      const reservation = reserveConnection(ctx, c);
       if (reservation instanceof Response) return reservation;
       const name = topic.topic.name;
       if (eventStream) {
@@ -183,7 +190,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
         } finally {
           reservation.release();
         }
-        return eventStreamResponse(ctx, name, c.req.raw.signal, access?.expiresAt, stream);
+        return eventStreamResponse(ctx, name, clientGoneSignal ? clientGoneSignal(c.req.raw) : c.req.raw.signal, access?.expiresAt, stream);
       }
       try {
         // Cluster mode: open the socket only once other nodes' messages will reach it.
@@ -195,7 +202,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
         // The runtime could not upgrade this request (Hono's helpers throw when they decline): no
         // socket will open, so the slot goes back and the client hears what the route needs.
         reservation.release();
-        ctx.log(`refused upgrade on ${kind}: 426 ${error instanceof Error ? error.message : String(error)}`);
+        ctx.log(`refused upgrade ${requestPath(c)}: 426 ${error instanceof Error ? error.message : String(error)}`);
         return upgradeRequired();
       }
     });
@@ -209,7 +216,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
       const result = await core.push(topic, data);
       const refusal = pushRefusal(result, topic, options, ctx.engineProblem);
       if (!refusal) return undefined;
-      ctx.log(`push to ${JSON.stringify(topic)} refused: POST answered 503: ${refusal.error}`);
+      ctx.log(`push to ${JSON.stringify(topic)} refused: POST ${requestPath(c)} answered 503: ${refusal.error}`);
       return errorResponse(503, refusal.error, { 'retry-after': '1' });
     }),
   );
@@ -232,14 +239,21 @@ export function createBroker(init: CreateBrokerInit): Broker {
   app.get('/client.js', (c) => c.body(CLIENT_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   addDebugHeapRoute(app, debugHeap);
 
-  app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  // `c.req.path` is read off the URL as text: `new URL(c.req.url)` throws on what some runtimes
+  // let through (Bun: `Host: x:99999`), which turned a 404 into a 500.
+  app.notFound((c) => errorResponse(404, `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
-    ctx.log(`error on ${c.req.method} ${new URL(c.req.url).pathname}: ${error instanceof Error ? error.message : String(error)}`);
+    ctx.log(`error on ${c.req.method} ${c.req.path}: ${error instanceof Error ? error.message : String(error)}`);
     return errorResponse(500, 'internal error');
   });
 
-  async function handlePost(c: Context, kind: RouteKind, send: (topic: string, data: MessageData) => Response | undefined | Promise<Response | undefined>) {
-    const refusedOrigin = checkOrigin(ctx, c, false);
+  /**
+   * The checks before any stream, socket or body, in the order a client wants to hear of them:
+   * origin (401; `required` for WebSockets and SSE, `optional` when a POST sends none, not
+   * checked on a GET that will only hear 426), token (401), topic (400), grant (403).
+   */
+  async function admit(c: Context, kind: RouteKind, origin: 'required' | 'optional' | 'unchecked') {
+    const refusedOrigin = origin === 'unchecked' ? undefined : checkOrigin(ctx, c, origin === 'required');
     if (refusedOrigin) return refusedOrigin;
     const access = ctx.auth ? await checkToken(ctx, c) : undefined;
     if (access instanceof Response) return access;
@@ -247,16 +261,39 @@ export function createBroker(init: CreateBrokerInit): Broker {
     if (!topic.ok) return topic.response;
     const forbidden = checkGrant(ctx, c, access, kind, topic.topic.name);
     if (forbidden) return forbidden;
-    // TODO(issue 15, http): pass core.budget as readMessageBody's third argument once it takes a ByteBudget.
-    const body = await readMessageBody(c.req.raw, options.maxMessageSize);
-    if (!body.ok) {
-      // An unreadable body means the client went away or sent what the HTTP layer itself refused
-      // (and logged): one line per refused client, not two.
-      if (body.status === 413) ctx.log(`refused POST ${kind}: ${body.status} ${body.error}`);
-      // The body may not have been read to its end: the connection must not carry another request.
-      return errorResponse(body.status, body.error, { connection: 'close' });
+    return { topic, access };
+  }
+
+  async function handlePost(c: Context, kind: RouteKind, send: (topic: string, data: MessageData) => Response | undefined | Promise<Response | undefined>) {
+    const admitted = await admit(c, kind, 'optional');
+    if (admitted instanceof Response) return admitted;
+    const { topic } = admitted;
+    const declaredTooLarge = refuseDeclaredLength(c.req.raw, options.maxMessageSize);
+    if (declaredTooLarge) return refusedBody(c, declaredTooLarge);
+    // Counted from before the body is read until the answer is ready (posts-in-flight.ts).
+    if (!postsInFlight.tryEnter()) {
+      core.counters.refused++;
+      ctx.log(`refused POST ${requestPath(c)}: 503 maxPostsInFlight (${options.maxPostsInFlight}) reached`);
+      // The body is not read: the connection must not carry another request.
+      return errorResponse(503, `too many POSTs in flight (maxPostsInFlight ${options.maxPostsInFlight})`, { 'retry-after': '1', connection: 'close' });
     }
-    return (await send(topic.topic.name, body.data)) ?? c.body(null, 200);
+    try {
+      // The body's bytes come out of the broker's one budget while it is read (maxHeldBytes).
+      const body = await readMessageBody(c.req.raw, options.maxMessageSize, core.budget, { timeoutMs: options.bodyTimeout * 1000 });
+      if (!body.ok) return refusedBody(c, body);
+      return (await send(topic.topic.name, body.data)) ?? c.body(null, 200);
+    } finally {
+      postsInFlight.leave();
+    }
+  }
+
+  function refusedBody(c: Context, body: BodyRefusal): Response {
+    // An unreadable body means the client went away or sent what the HTTP layer itself refused
+    // (and logged): one line per refused client, not two.
+    if (body.status !== 400) ctx.log(`refused POST ${requestPath(c)}: ${body.status} ${body.error}`);
+    if (body.status === 503) core.counters.refused++;
+    // The body may not have been read to its end: the connection must not carry another request.
+    return errorResponse(body.status, body.error, { connection: 'close', ...(body.status === 503 ? { 'retry-after': '1' } : {}) });
   }
 
   // The routes validate topics before they reach the core; the public API must too.

@@ -53,7 +53,7 @@ export function checkTopic(ctx: BrokerContext, c: Context, kind: RouteKind): Gua
   const parsed = parseTopicPath(rawTopicPath(c, kind), ctx.options);
   if (!parsed.ok) {
     ctx.core.counters.refused++;
-    ctx.log(`refused ${c.req.method} ${kind}: 400 ${parsed.error}`);
+    ctx.log(`refused ${c.req.method} ${requestPath(c)}: 400 ${parsed.error}`);
     return { ok: false, response: errorResponse(400, parsed.error) };
   }
   return { ok: true, topic: parsed.topic };
@@ -67,7 +67,7 @@ export function checkOrigin(ctx: BrokerContext, c: Context, required: boolean): 
   // Over TLS a plain-http page must be listed by its full origin (origin-over-tls.ts).
   if ((requestScheme(ctx, c) === 'https' ? ctx.originAllowedOverTls : ctx.originAllowed)(origin)) return undefined;
   ctx.core.counters.refused++;
-  ctx.log(`refused ${c.req.method} ${new URL(c.req.url).pathname}: 401 origin ${JSON.stringify(origin ?? null)}${fromClient(ctx, c)}`);
+  ctx.log(`refused ${c.req.method} ${requestPath(c)}: 401 origin ${JSON.stringify(origin ?? null)}${fromClient(ctx, c)}`);
   return errorResponse(401, 'Origin check failed');
 }
 
@@ -75,12 +75,17 @@ export function checkOrigin(ctx: BrokerContext, c: Context, required: boolean): 
  * The connection limit for a WebSocket upgrade: a reservation held until the socket opens or the
  * handshake fails, so concurrent handshakes cannot overshoot `maxConnections`; or the 503.
  */
-export function reserveConnection(ctx: BrokerContext): Reservation | Response {
-  return ctx.connectionLimit.reserve() ?? refuseCapacity(ctx);
+export function reserveConnection(ctx: BrokerContext, c: Context): Reservation | Response {
+  return ctx.connectionLimit.reserve() ?? refuseCapacity(ctx, c);
 }
 
-function refuseCapacity(ctx: BrokerContext): Response {
+/** The path the client asked for (mount prefix included), for log lines: which request was refused. */
+export function requestPath(c: Context): string {
+  return c.req.path;
+}
+
+function refuseCapacity(ctx: BrokerContext, c: Context): Response {
   ctx.core.counters.refused++;
-  ctx.log(`refused connection: 503 maxConnections (${ctx.options.maxConnections}) reached`);
+  ctx.log(`refused ${c.req.method} ${requestPath(c)}: 503 maxConnections (${ctx.options.maxConnections}) reached`);
   return errorResponse(503, `too many connections (maxConnections ${ctx.options.maxConnections})`, { 'retry-after': '1' });
 }

@@ -10,8 +10,15 @@
  * for a client. The stream has a high-water mark of 0, so the HTTP layer only gets bytes when it
  * asks for the next chunk, which it does once the socket has taken the previous one (Node's
  * server waits for `drain`; Deno and Bun read as the connection allows). Everything delivered in
- * between waits in this session's own queue, whose byte count is `bufferedAmount()`: a stalled
- * client makes it grow until `maxBufferedBytes` trips and the stream is cut.
+ * between waits in this session's own queue, whose size is `bufferedAmount()`: a stalled client
+ * makes it grow until `maxBufferedBytes` trips and the stream is cut.
+ *
+ * The queue is measured in the messages' own bytes, not in the bytes of their SSE encoding: one
+ * `data: ` per line makes a 1 MiB message of line breaks a 7.3 MB event (base64 makes binary
+ * 4/3 as big), and counting those bytes made two such messages cut every healthy subscriber. So
+ * an SSE subscriber may fall exactly as far behind as a WebSocket subscriber, whatever is in the
+ * messages. (Memory stays bounded: the events are shared by every stream, each at most 7 times
+ * its message.)
  *
  * ```sh
  * curl -N -H 'Accept: text/event-stream' http://localhost:3000/sub/wong
@@ -31,6 +38,17 @@ const encoder = new TextEncoder();
 
 /** `BrokerMessage.prepared` key: each message is formatted as an SSE event once, for every stream. */
 const SSE_EVENT = Object.freeze({ transport: 'sse-event' });
+
+/** One message as every stream sends it, and how much it counts toward a stream's backlog. */
+interface PreparedEvent {
+  readonly bytes: Uint8Array;
+  /** The message's own size in bytes (UTF-8 for text). */
+  readonly weight: number;
+}
+
+function prepareEvent(message: BrokerMessage): PreparedEvent {
+  return { bytes: formatEvent(message), weight: message.byteLength };
+}
 
 const PING = encoder.encode(': ping\n\n');
 /** The last event of a stream whose token expired (then the stream ends). */
@@ -80,9 +98,11 @@ class EventStreamSession implements Session {
   readonly #ctx: BrokerContext;
   readonly #signal: AbortSignal | undefined;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
-  /** Event bytes delivered but not yet taken by the HTTP layer. */
+  /** Event bytes delivered but not yet taken by the HTTP layer, and each one's weight. */
   #queue: Uint8Array[] = [];
-  #queuedBytes = 0;
+  #weights: number[] = [];
+  /** The backlog the slow-consumer rule reads: the queued messages' own bytes (see above). */
+  #queuedWeight = 0;
   /** The HTTP layer asked for bytes and got none yet: the next event goes straight through. */
   #readerWaiting = false;
   #ended = false;
@@ -110,15 +130,21 @@ class EventStreamSession implements Session {
       { highWaterMark: 0 },
     );
     this.receiver = {
-      deliver: (message) => this.#write(message.prepared(SSE_EVENT, formatEvent)),
-      bufferedAmount: () => this.#queuedBytes,
+      deliver: (message) => {
+        const event = message.prepared(SSE_EVENT, prepareEvent);
+        this.#write(event.bytes, event.weight);
+      },
+      bufferedAmount: () => this.#queuedWeight,
       close: (code) => this.#close(code),
     };
 
     ctx.sessions.add(this);
     ctx.core.counters.connections++;
     // Ids, JSON envelopes and resume (sse-ids.ts).
-    if (sseWantsIds(stream.json, stream.since, ctx.options.historySize)) withIds(this.receiver, stream.json, (bytes) => this.#write(bytes));
+    if (sseWantsIds(stream.json, stream.since, ctx.options.historySize)) {
+      // Envelopes escape line breaks (at most twice the payload): their own size is their weight.
+      withIds(this.receiver, stream.json, (bytes) => this.#write(bytes, bytes.byteLength));
+    }
     if (stream.since !== undefined) ctx.core.subscribeFrom(topic, this.receiver, stream.since);
     else ctx.core.addTopicSubscriber(topic, this.receiver);
     if (signal?.aborted) this.#end();
@@ -131,7 +157,7 @@ class EventStreamSession implements Session {
    * has not taken the previous ping by the next one is cut, as a silent WebSocket is.
    */
   ping(): void {
-    this.#write(PING);
+    this.#write(PING, PING.byteLength);
     this.#pingMark = this.#queuedTotal;
     this.#checkPingTaken();
   }
@@ -141,7 +167,7 @@ class EventStreamSession implements Session {
     // A client already gone (the request aborted before the stream opened) needs no timer.
     if (this.#ended) return;
     this.#cancelExpiry = atExpiry(expiresAt, () => {
-      this.#write(EXPIRED);
+      this.#write(EXPIRED, EXPIRED.byteLength);
       this.#close(CLOSE_TOKEN_EXPIRED);
     });
   }
@@ -153,7 +179,7 @@ class EventStreamSession implements Session {
     this.#cut('terminated');
   }
 
-  #write(bytes: Uint8Array): void {
+  #write(bytes: Uint8Array, weight: number): void {
     if (this.#ended) return;
     this.#queuedTotal += bytes.byteLength;
     if (this.#readerWaiting) {
@@ -162,7 +188,8 @@ class EventStreamSession implements Session {
       return;
     }
     this.#queue.push(bytes);
-    this.#queuedBytes += bytes.byteLength;
+    this.#weights.push(weight);
+    this.#queuedWeight += weight;
   }
 
   #pull(): void {
@@ -185,7 +212,7 @@ class EventStreamSession implements Session {
       count++;
     }
     const taken = this.#queue.splice(0, count);
-    this.#queuedBytes -= size;
+    for (const weight of this.#weights.splice(0, count)) this.#queuedWeight -= weight;
     if (count === 1) return first;
     const chunk = new Uint8Array(size);
     let offset = 0;
@@ -245,7 +272,8 @@ class EventStreamSession implements Session {
     this.#ended = true;
     this.#cancelExpiry?.();
     this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#weights = [];
+    this.#queuedWeight = 0;
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#ctx.sessions.delete(this);
     this.#ctx.core.counters.connections--;

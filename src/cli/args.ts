@@ -29,6 +29,9 @@ export const FLAGS: readonly FlagSpec[] = [
   { option: 'pushQueueLimit', long: 'push-queue-limit', kind: 'number' },
   { option: 'pushQueueBytes', long: 'push-queue-bytes', kind: 'number' },
   { option: 'maxHeldBytes', long: 'max-held-bytes', kind: 'number' },
+  { option: 'maxPostsInFlight', long: 'max-posts-in-flight', kind: 'number' },
+  { option: 'headersTimeout', long: 'headers-timeout', kind: 'number' },
+  { option: 'bodyTimeout', long: 'body-timeout', kind: 'number' },
   { option: 'maxTopicDepth', long: 'max-topic-depth', kind: 'number' },
   { option: 'maxTopicLength', long: 'max-topic-length', kind: 'number' },
   { option: 'historySize', long: 'history-size', kind: 'number' },
@@ -49,6 +52,15 @@ export const FLAGS: readonly FlagSpec[] = [
  * these, and `deno.json`'s permission set allows just these (a test keeps the two in step).
  */
 export const CLI_ENVIRONMENT = ['BROKER_LISTEN', 'BROKER_MODE', 'BROKER_JWT_SECRET'] as const;
+
+/** The environment variable behind an option, to name it when its value is refused. */
+const ENVIRONMENT_VARIABLE_OF: Partial<Record<string, (typeof CLI_ENVIRONMENT)[number]>> = { listen: 'BROKER_LISTEN', mode: 'BROKER_MODE', jwtSecret: 'BROKER_JWT_SECRET' };
+
+/**
+ * The option layers that came from the environment (`parseCommandLine`'s `env`), so that a bad
+ * value is blamed on the variable the user set rather than on a flag they never typed.
+ */
+const environmentLayers = new WeakSet<object>();
 
 export type Command =
   | { kind: 'help' }
@@ -103,6 +115,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
   if (env.BROKER_MODE) fromEnv.mode = env.BROKER_MODE;
   // The secret may come from the environment so that it stays out of `ps` and shell history.
   if (env.BROKER_JWT_SECRET) fromEnv.jwtSecret = env.BROKER_JWT_SECRET;
+  environmentLayers.add(fromEnv);
   return { kind: 'run', flags: flags as BrokerOptionsInput, env: fromEnv as BrokerOptionsInput, configFile };
 }
 
@@ -111,8 +124,13 @@ export function flagLabel(spec: FlagSpec): string {
   return spec.short ? `-${spec.short}/--${spec.long}` : `--${spec.long}`;
 }
 
-/** Names an option the way a CLI user knows it, for error messages. */
-export function describeOptionForCli(option: string): string {
+/**
+ * Names an option the way a CLI user knows it, for error messages: the environment variable when
+ * `layer` (the layer whose value was refused) came from the environment, else the flag.
+ */
+export function describeOptionForCli(option: string, layer?: object): string {
+  const variable = ENVIRONMENT_VARIABLE_OF[option];
+  if (variable && layer && environmentLayers.has(layer)) return `${variable} (${option})`;
   const spec = FLAGS.find((flag) => flag.option === option);
   return spec ? `${flagLabel(spec)} (${option})` : option;
 }
@@ -132,15 +150,26 @@ export function helpText(version: string): string {
     '',
     'Options:',
   ];
+  // Every row through one formatter, so the descriptions line up whatever the flag.
+  const row = (short: string | undefined, long: string, description: string) =>
+    `  ${`${short ? `-${short}, ` : '    '}--${long}`.padEnd(30)} ${description}`;
   for (const spec of FLAGS) {
-    const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${spec.long}${spec.kind === 'boolean' ? '' : spec.kind === 'number' ? ' N' : ' VALUE'}`;
-    const description = (optionsShape[spec.option].description ?? '').replace(/`/g, '').split('. CLI')[0];
-    lines.push(`  ${flag.padEnd(30)} ${description}`);
+    const schema = optionsShape[spec.option];
+    const description = (schema.description ?? '').replace(/`/g, '').split('. CLI')[0] ?? '';
+    const shown = spec.kind === 'boolean' ? undefined : defaultShown(schema.safeParse(undefined));
+    const flag = `${spec.long}${spec.kind === 'boolean' ? '' : spec.kind === 'number' ? ' N' : ' VALUE'}`;
+    lines.push(row(spec.short, flag, shown ? `${description} (default: ${shown})` : description));
   }
-  lines.push(`      --config FILE                JSON file with any of the options above (camelCase names)`);
-  lines.push(`  -h, --help                       show this help`);
-  lines.push(`  -V, --version                    show the version`);
+  lines.push(row(undefined, 'config FILE', 'JSON file with any of the options above (camelCase names)'));
+  lines.push(row('h', 'help', 'show this help'));
+  lines.push(row('V', 'version', 'show the version'));
   lines.push('', 'Environment: BROKER_LISTEN (comma-separated addresses), BROKER_MODE, BROKER_JWT_SECRET.');
   lines.push('Precedence: flags over environment over config file over defaults.');
   return lines.join('\n');
+}
+
+/** A schema's default as a user would type it (`http://*:3000`, `10000`); none for an optional option. */
+function defaultShown(parsed: { success: boolean; data?: unknown }): string | undefined {
+  if (!parsed.success || parsed.data === undefined) return undefined;
+  return Array.isArray(parsed.data) ? parsed.data.join(', ') : String(parsed.data);
 }

@@ -31,10 +31,12 @@ export function mergeConfiguration(layers: BrokerOptionsInput[]): BrokerOptions 
     return resolveOptions(merged);
   } catch (error) {
     if (error instanceof OptionsError) {
-      // "listen.0: ..." → "-l/--listen (listen): ...": name the option as the CLI user knows it.
+      // "listen.0: ..." → "-l/--listen (listen): ...": name the option as the CLI user knows it,
+      // by the layer whose value won (and was refused): a flag, or an environment variable.
       const path = error.message.split(':')[0]!;
       const option = path.split('.')[0]!;
-      throw new UsageError(path.includes(' ') ? error.message : describeOptionForCli(option) + error.message.slice(path.length));
+      const source = layers.findLast((layer) => (layer as Record<string, unknown>)[option] !== undefined);
+      throw new UsageError(path.includes(' ') ? error.message : describeOptionForCli(option, source) + error.message.slice(path.length));
     }
     throw error;
   }

@@ -11,7 +11,11 @@ import { OptionsError, type BrokerOptions } from '../options.ts';
 import { UsageError, helpText, parseCommandLine } from './args.ts';
 import { mergeConfiguration, parseConfigFile } from './config.ts';
 import { ListenError } from '../serve/listen-error.ts';
+import { reachableUrl } from '../serve/listen-address.ts';
 import type { ServingBroker } from '../serve/serve-on-runtime.ts';
+
+/** Why the broker shuts down: a signal, or the launcher that started it went away. */
+export type ShutdownReason = 'SIGINT' | 'SIGTERM' | 'parent process exited';
 
 /** What only the runtime can do. */
 export interface CliHost {
@@ -25,8 +29,12 @@ export interface CliHost {
   stderr(text: string): void;
   exit(code: number): never;
   serve(options: BrokerOptions): Promise<ServingBroker>;
-  /** Calls `handler` once per SIGINT/SIGTERM. */
-  onSignal(handler: (signal: 'SIGINT' | 'SIGTERM') => void): void;
+  /**
+   * Calls `handler` once per SIGINT/SIGTERM, and when the process was orphaned by the launcher
+   * that started it (`npx` and `npm start` run the broker under `sh -c`: a SIGTERM to npm ends the
+   * shell, never reaching the broker).
+   */
+  onSignal(handler: (reason: ShutdownReason) => void): void;
   /** Runs `fn` after `ms` without keeping the process alive for it. */
   setUnrefTimeout(fn: () => void, ms: number): void;
 }
@@ -62,7 +70,11 @@ export async function runCli(host: CliHost): Promise<void> {
     if (isUsageProblem(error)) fail(host, error.message, 2);
     throw error;
   }
-  for (const url of running.urls) host.stdout(`Listening at ${url}\n`);
+  for (const url of running.urls) {
+    // `http://*:3000` is what was bound, but not a link anyone can follow: name one that is.
+    const reachable = reachableUrl(url);
+    host.stdout(`Listening at ${url}${reachable ? ` (open ${reachable})` : ''}\n`);
+  }
   host.stdout(`broker-hono ${host.version} in ${options.mode} mode${options.mode === 'development' ? ' (demo page at /)' : ''}\n`);
 
   let stopping = false;

@@ -42,7 +42,7 @@ type Attachment = { kind: ReceiverKind; topic: string };
 
 export class BrokerCore {
   /** Live connections and totals; the transports count their own connections here too. */
-  readonly counters = new Counters();
+  readonly counters: Counters = new Counters();
   /**
    * The broker's byte budget (`maxHeldBytes`): queued pushes reserve from it; so must anything
    * else held for clients (POST bodies being read, history), reached as `core.budget`.

@@ -21,7 +21,7 @@ export class Counters {
    * their topic's `pushQueueBytes`, and in cluster mode pushes Redis refused for either cap.
    */
   budgetRefusals = 0;
-  readonly startedAt = Date.now();
+  readonly startedAt: number = Date.now();
 }
 
 /** The JSON body of `/stats` (PROTOCOL.md), plus a few extra totals. */

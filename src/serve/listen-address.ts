@@ -35,3 +35,12 @@ export function splitListen(address: string): ListenAddress {
 export function listeningUrl(host: string | undefined, port: number, scheme: 'http' | 'https' = 'http'): string {
   return `${scheme}://${host === undefined ? '*' : host.includes(':') ? `[${host}]` : host}:${port}`;
 }
+
+/**
+ * A URL a person can open for a printed address: `http://*:3000` (every interface) is not one, so
+ * it gets `http://localhost:3000`; any other address is reachable as printed (undefined).
+ */
+export function reachableUrl(printed: string): string | undefined {
+  const match = /^http:\/\/(\*|0\.0\.0\.0|\[::\]):(\d+)$/.exec(printed);
+  return match ? `http://localhost:${match[2]}` : undefined;
+}

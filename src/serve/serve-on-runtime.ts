@@ -39,14 +39,17 @@ export async function serveOnRuntime(input: ServeInput, runtimeFor: ServeRuntime
   const options = resolveOptions(optionInput);
   const runtime = runtimeFor(options, log);
   const tls = await readTlsFiles(options.listen, runtime);
+  // The addresses are this lifecycle's to bind; the broker itself never listens.
+  const { listen: _addresses, ...brokerOptions } = options;
   const broker = createBroker({
-    ...options,
+    ...brokerOptions,
     upgradeWebSocket: runtime.upgradeWebSocket,
     transport: runtime.transport,
     loadRedisTransport: runtime.loadRedisTransport,
     debugHeap: runtime.debugHeap,
     peerAddress: runtime.peerAddress,
     readTextFile: runtime.readTextFile && ((path) => runtime.readTextFile!(path)),
+    clientGoneSignal: runtime.clientGoneSignal,
     log,
   });
   try {

@@ -10,7 +10,7 @@ import type { BrokerOptions } from '../options.ts';
 /** Made once per start, from the resolved options and the broker's log. */
 export type ServeRuntimeFor = (options: BrokerOptions, log: (line: string) => void) => ServeRuntime;
 
-export interface ServeRuntime extends Pick<CreateBrokerInit, 'upgradeWebSocket' | 'transport' | 'debugHeap' | 'loadRedisTransport' | 'peerAddress'> {
+export interface ServeRuntime extends Pick<CreateBrokerInit, 'upgradeWebSocket' | 'transport' | 'debugHeap' | 'loadRedisTransport' | 'peerAddress' | 'clientGoneSignal'> {
   /** The broker exists; nothing listens yet. */
   brokerCreated?(broker: Broker): void;
   /**

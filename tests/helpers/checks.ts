@@ -44,7 +44,7 @@ function matching(lines: string[], text: string | RegExp): string[] {
 }
 
 /** The broker's own line for a POST refused as too large: the sentinel below. */
-const isSentinelLine = (line: string) => line.includes('refused POST pub: 413 ');
+const isSentinelLine = (line: string) => line.includes('refused POST /pub/log-sentinel: 413 ');
 
 /** Index of the `n`th sentinel line (from 1), or -1. */
 function nthSentinel(lines: string[], n: number): number {
@@ -56,7 +56,7 @@ function nthSentinel(lines: string[], n: number): number {
 /**
  * The broker's log lines containing `text`, counted exactly: up to a sentinel line instead of
  * "whatever arrived within N ms". The sentinel is a POST whose declared body is far over any
- * maxMessageSize, refused at once with one "refused POST pub: 413" line. The broker writes every
+ * maxMessageSize, refused at once with one "refused POST /pub/log-sentinel: 413" line. The broker writes every
  * log line to one stream in the order it handles things, and what the test did before was
  * answered (so handled, and logged) before the sentinel was sent: all of its lines are above.
  */

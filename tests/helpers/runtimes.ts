@@ -1,8 +1,8 @@
 /**
  * Launchers for the broker on Deno and Bun and for the broker mounted under `/broker` in another
- * Hono app (the examples) on Node, Deno and Bun. Each starts a real child process on a free port
- * of 127.0.0.1 with the runtime's binary from node_modules (the `deno` and `bun` npm packages),
- * exactly as the README tells a user to start it.
+ * Hono app (tests/fixtures/*-mount.ts, through the per-runtime entry points) on Node, Deno and
+ * Bun. Each starts a real child process on a free port of 127.0.0.1 with the runtime's binary
+ * from node_modules (the `deno` and `bun` npm packages), exactly as the README tells a user to.
  */
 import { join } from 'node:path';
 import { ROOT, spawnBroker, type Launcher } from './server.ts';
@@ -23,14 +23,14 @@ export const denoCli: Launcher = (args = []) =>
 export const bunCli: Launcher = (args = []) =>
   spawnBroker(BUN, ['run', 'mod.ts', ...FREE_PORT, ...args], { timeoutMs: START_TIMEOUT_MS });
 
-/** examples/node-mount.ts: `@hono/node-server` + `@hono/node-ws`, broker under `/broker`. */
+/** tests/fixtures/node-mount.ts: `@hono/node-server` + `broker-hono/node`, broker under `/broker`. */
 export const nodeMounted: Launcher = (args = []) =>
-  spawnBroker(process.execPath, ['--import', TSX, 'examples/node-mount.ts', ...FREE_PORT, ...args], { prefix: '/broker', timeoutMs: START_TIMEOUT_MS });
+  spawnBroker(process.execPath, ['--import', TSX, 'tests/fixtures/node-mount.ts', ...FREE_PORT, ...args], { prefix: '/broker', timeoutMs: START_TIMEOUT_MS });
 
-/** examples/deno-mount.ts: `Deno.serve` + `hono/deno`, broker under `/broker`. */
+/** tests/fixtures/deno-mount.ts: `Deno.serve` + `broker-hono/deno`, broker under `/broker`. */
 export const denoMounted: Launcher = (args = []) =>
-  spawnBroker(DENO, ['run', '-q', '-P', 'examples/deno-mount.ts', ...FREE_PORT, ...args], { prefix: '/broker', timeoutMs: START_TIMEOUT_MS });
+  spawnBroker(DENO, ['run', '-q', '-P', 'tests/fixtures/deno-mount.ts', ...FREE_PORT, ...args], { prefix: '/broker', timeoutMs: START_TIMEOUT_MS });
 
-/** examples/bun-mount.ts: `Bun.serve` + `hono/bun`, broker under `/broker`. */
+/** tests/fixtures/bun-mount.ts: `Bun.serve` + `broker-hono/bun`, broker under `/broker`. */
 export const bunMounted: Launcher = (args = []) =>
-  spawnBroker(BUN, ['run', 'examples/bun-mount.ts', ...FREE_PORT, ...args], { prefix: '/broker', timeoutMs: START_TIMEOUT_MS });
+  spawnBroker(BUN, ['run', 'tests/fixtures/bun-mount.ts', ...FREE_PORT, ...args], { prefix: '/broker', timeoutMs: START_TIMEOUT_MS });

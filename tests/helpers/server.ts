@@ -28,18 +28,26 @@ export type Launcher = (args?: string[]) => Promise<RunningServer>;
 
 export interface SpawnOptions {
   env?: Record<string, string>;
+  /** Where to run (default: the repository). */
+  cwd?: string;
+  /**
+   * In a process group of its own, as a supervisor starts a service: what the process does with
+   * a signal (npm passes SIGINT on to its whole group) stays out of the test runner's group.
+   */
+  detached?: boolean;
   /** Path prefix the broker is mounted under (for mounted launchers), e.g. '/broker'. */
   prefix?: string;
   timeoutMs?: number;
 }
 
 /**
- * Spawns `command args` and waits for its first `Listening at http://HOST:PORT` line. Host `*`
- * or `0.0.0.0` becomes 127.0.0.1.
+ * Spawns `command args` and waits for its first `Listening at http://HOST:PORT` line (or Deno's
+ * `Listening on`). Host `*` or `0.0.0.0` becomes 127.0.0.1.
  */
 export function spawnBroker(command: string, args: string[], options: SpawnOptions = {}): Promise<RunningServer> {
   const child = spawn(command, args, {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
+    detached: options.detached ?? false,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -52,7 +60,8 @@ export function spawnBroker(command: string, args: string[], options: SpawnOptio
     }, options.timeoutMs ?? 20000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /Listening at http:\/\/([^\s]+):(\d+)/.exec(output);
+      // "Listening at" is the broker's; "Listening on" is Deno.serve's own (a mounted service).
+      const match = /Listening (?:at|on) http:\/\/([^\s]+):(\d+)/.exec(output);
       if (!match) return;
       clearTimeout(timer);
       const host = match[1] === '*' || match[1] === '0.0.0.0' || match[1] === '[::]' ? '127.0.0.1' : match[1];

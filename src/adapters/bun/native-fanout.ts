@@ -48,7 +48,7 @@ export function bunBackpressureLimit(maxBufferedBytes: number, maxMessageSize: n
 /** One open Bun socket as the broker sees it: a session and a receiver in one small object. */
 export class BunSocketSession implements Session, Receiver {
   lastPublish = 0;
-  lastActivity = clock.now;
+  lastActivity: number = clock.now;
   awaitingPong = false;
   ping: (() => void) | undefined = undefined;
 

@@ -21,6 +21,8 @@ import { bunTransport } from './session.ts';
 import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { EVENT_STREAM_HEADERS } from '../../app/sse.ts';
 import { bunBackpressureLimit, nativeFanout } from './native-fanout.ts';
+import { internalError } from './error-page.ts';
+import { debugHeapFromEnvironment } from './debug-heap.ts';
 
 export { ListenError } from '../../serve/listen-error.ts';
 export type { RunningBroker };
@@ -32,7 +34,7 @@ export interface BunServeInit extends ServeInput, Partial<Pick<CreateBrokerInit,
 /** Starts the broker on every `listen` address. Rejects with a `ListenError` (e.g. port in use). */
 export function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
   const { transport, ...serveInput } = input;
-  return serveOnRuntime(serveInput, (options) => {
+  return serveOnRuntime(serveInput, (options, log) => {
     const pingMode = pingModeFor(options.pingInterval);
     const fanout = nativeFanout(options.maxBufferedBytes);
     const sessions = bunTransport(pingMode, transport ?? fanout.transport);
@@ -54,6 +56,7 @@ export function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
       loadRedisTransport: loadNodeRedisTransport,
       readTextFile: (path) => readFileSync(path, 'utf8'),
       peerAddress: (c) => (c.env as { server?: Bun.Server<BunWebSocketData> } | undefined)?.server?.requestIP(c.req.raw)?.address,
+      debugHeap: debugHeapFromEnvironment(),
       listen(broker, hostname, port, tls) {
         const { broadcaster, handler } = fanout.broadcasterFor(websocketHandler);
         const server = Bun.serve({
@@ -61,6 +64,14 @@ export function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
           port,
           // `tls`: the same server speaking HTTPS and WSS.
           ...(tls && { tls: { cert: tls.cert, key: tls.key } }),
+          // Never Bun's development error page (source lines and paths) to a client.
+          development: false,
+          error: internalError(log),
+          // Bun ends a request whose body has not fully arrived after about this many seconds,
+          // however it trickles in (checked every 4 s), and closes keep-alive connections idle as
+          // long. A second past `bodyTimeout`, so the app's own 408 (read-body.ts) comes first.
+          // Heads are Bun's alone: it drops an unfinished head after 10 to 12 s, whatever is set.
+          idleTimeout: bunIdleTimeout(options.bodyTimeout + 1),
           fetch: async (request, server) => {
             const response = await broker.app.fetch(request, { server });
             // Bun ends a response that sends nothing for `idleTimeout` (10 s); an SSE stream is
@@ -75,6 +86,11 @@ export function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
       },
     };
   });
+}
+
+/** Bun takes whole seconds, 1 to 255 (0 would turn the timer off). */
+function bunIdleTimeout(seconds: number): number {
+  return Math.min(255, Math.max(1, Math.ceil(seconds)));
 }
 
 function boundServer(server: Bun.Server<BunWebSocketData>, port: number): BoundServer {

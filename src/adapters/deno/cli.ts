@@ -20,7 +20,7 @@ export async function main(argv: readonly string[] = Deno.args): Promise<void> {
   try {
     await runCli({
       argv,
-      env: Object.fromEntries(CLI_ENVIRONMENT.map((name) => [name, Deno.env.get(name)])),
+      env: grantedEnvironment(),
       version: packageJson.version,
       readTextFile(path) {
         try {
@@ -51,6 +51,16 @@ export async function main(argv: readonly string[] = Deno.args): Promise<void> {
     writeAll(Deno.stderr, `broker-hono: ${problem}\n`);
     Deno.exit(2);
   }
+}
+
+/**
+ * The CLI's environment variables that Deno lets the program read. They are optional, so each is
+ * read only where access is already granted (`querySync` never prompts): `--help` needs no
+ * permission, and a plain `deno run mod.ts` in a terminal asks once, for the network.
+ */
+function grantedEnvironment(): Record<string, string | undefined> {
+  const granted = CLI_ENVIRONMENT.filter((variable) => Deno.permissions.querySync({ name: 'env', variable }).state === 'granted');
+  return Object.fromEntries(granted.map((name) => [name, Deno.env.get(name)]));
 }
 
 function writeAll(stream: { writeSync(bytes: Uint8Array): number }, text: string): void {

@@ -45,6 +45,9 @@ export interface AppServerOptions {
   log: (line: string) => void;
   /** PEM certificate chain and key: the server speaks HTTPS and WSS. */
   tls?: { readonly cert: string; readonly key: string } | undefined;
+  /** The broker's `headersTimeout` and `bodyTimeout`, in seconds (default: REQUEST_TIMEOUTS). */
+  headersTimeout?: number;
+  bodyTimeout?: number;
 }
 
 /** A `node:http` server for `app`, its upgrades routed through `app` (not listening yet). */
@@ -62,10 +65,12 @@ export function appServer(app: Hono, options: AppServerOptions): Server {
       return errorResponse(500, 'internal error');
     },
   });
+  const headersMs = options.headersTimeout === undefined ? REQUEST_TIMEOUTS.headers : options.headersTimeout * 1000;
+  const requestMs = options.bodyTimeout === undefined ? REQUEST_TIMEOUTS.request : headersMs + options.bodyTimeout * 1000;
   const timeouts: ServerOptions = {
-    headersTimeout: REQUEST_TIMEOUTS.headers,
-    requestTimeout: REQUEST_TIMEOUTS.request,
-    connectionsCheckingInterval: REQUEST_TIMEOUTS.checkEvery,
+    headersTimeout: headersMs,
+    requestTimeout: requestMs,
+    connectionsCheckingInterval: Math.min(REQUEST_TIMEOUTS.checkEvery, headersMs),
   };
   const server: Server = options.tls ? createHttpsServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key }, listener) : createServer(timeouts, listener);
   answerClientErrors(server, log);

@@ -35,7 +35,7 @@ export function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
       async listen(broker, host, port, tls) {
         // One guard for every address: descriptors are the process's.
         if (guard === null) guard = acceptGuardFor(descriptorsFor(options.maxConnections), broker.context.log);
-        const server = appServer(broker.app, { maxPayload: options.maxMessageSize, log: broker.context.log, tls });
+        const server = appServer(broker.app, { maxPayload: options.maxMessageSize, log: broker.context.log, tls, headersTimeout: options.headersTimeout, bodyTimeout: options.bodyTimeout });
         return boundServer(server, await listen(server, host, port, guard), guard);
       },
       // A permission Deno was not given: the CLI names the flag to add (see cli.ts).

@@ -13,7 +13,11 @@ const STATUS_BY_CODE: Record<string, number> = {
   ERR_HTTP_REQUEST_TIMEOUT: 408,
 };
 
-const GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+/**
+ * A client that went away: reset, or closed its side with a request half sent (the parser's
+ * "invalid EOF state"). Neither answered nor logged: one load test logged 19,978 such lines.
+ */
+const GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'HPE_INVALID_EOF_STATE']);
 
 export function answerClientErrors(server: Server, log: (line: string) => void): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {

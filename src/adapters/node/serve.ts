@@ -1,20 +1,20 @@
 /**
- * The standalone broker on Node: one HTTP server per listen address (`@hono/node-server` for
- * plain requests, `attachUpgrades` for WebSockets, `answerClientErrors` for what Node's parser
- * refuses). The lifecycle (listen errors, `*`, the cluster, shutdown) is src/serve's.
+ * The standalone broker on Node: one HTTP(S) server per listen address (`@hono/node-server` for
+ * plain requests, with the broker's timeouts, `http-server.ts`; `attachUpgrades` for WebSockets;
+ * `answerClientErrors` for what Node's parser refuses). The lifecycle (listen errors, `*`, the
+ * cluster, shutdown) is src/serve's.
  */
 import type { IncomingMessage, Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
 import { serveOnRuntime, type RunningBroker, type ServeInput } from '../../serve/serve-on-runtime.ts';
-import type { BoundServer, TlsMaterial } from '../../serve/serve-runtime.ts';
+import type { BoundServer } from '../../serve/serve-runtime.ts';
 import { attachUpgrades, upgradeWebSocket } from './upgrade.ts';
 import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { fastTransport } from './fast-socket-session.ts';
 import { standardTransport } from '../../app/socket-session.ts';
 import { answerClientErrors } from './client-errors.ts';
+import { brokerHttpServer } from './http-server.ts';
 import { debugHeapFromEnvironment } from './debug-heap.ts';
 
 export { ListenError } from '../../serve/listen-error.ts';
@@ -34,7 +34,7 @@ export function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
       // Plain requests (`@hono/node-server`) and upgrades (upgrade.ts) both carry Node's request.
       peerAddress: (c) => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress,
       async listen(broker, host, port, tls) {
-        const server = createAdaptorServer({ fetch: broker.app.fetch, ...httpsOptions(tls) }) as Server;
+        const server = brokerHttpServer(broker.app.fetch, options, broker.context.log, tls);
         answerClientErrors(server, broker.context.log);
         await listening(server, host, port);
         servers.push(server);
@@ -45,11 +45,6 @@ export function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
       },
     };
   });
-}
-
-/** An https server for a TLS listener (upgrades are attached to it all the same). */
-function httpsOptions(tls: TlsMaterial | undefined): object {
-  return tls ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } } : {};
 }
 
 /** Resolves once `server` listens; rejects with Node's error (its `code` says why). */

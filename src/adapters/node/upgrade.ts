@@ -16,11 +16,11 @@
  * answered like any other request, and an SSE stream opened that way lives only as long as its
  * socket (raw-response.ts).
  */
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Hono } from 'hono';
-import { WSContext, defineWebSocketHelper, type WSEvents, type WSMessageReceive } from 'hono/ws';
+import { WSContext, defineWebSocketHelper, type UpgradeWebSocket, type WSEvents, type WSMessageReceive } from 'hono/ws';
 import { BrokerMessage } from '../../message.ts';
 import { isBrokerSocketEvents, type BrokerSocketEvents } from '../../app/transport.ts';
 import { upgradeRequest } from './upgrade-request.ts';
@@ -37,7 +37,7 @@ export interface NodeUpgradeBindings {
 }
 
 /** The `upgradeWebSocket` to give `createBroker` when serving with `attachUpgrades`. */
-export const upgradeWebSocket = defineWebSocketHelper<WebSocket>((c, events) => {
+export const upgradeWebSocket: UpgradeWebSocket<WebSocket> = defineWebSocketHelper<WebSocket>((c, events) => {
   const upgrade = (c.env as NodeUpgradeBindings | undefined)?.upgrade;
   if (!upgrade || c.req.header('upgrade')?.toLowerCase() !== 'websocket') return;
   upgrade.accept(events);
@@ -62,8 +62,17 @@ class BrokerWebSocket extends WebSocket {
   declare brokerLog: ((line: string) => void) | undefined;
 }
 
+/**
+ * What `attachUpgrades` needs of a server: its `upgrade` event. A `node:http` server, or what
+ * `@hono/node-server`'s `serve` returns (typed as a union with HTTP/2 servers).
+ */
+export interface UpgradeServer {
+  on(event: 'upgrade', listener: (request: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
+}
+
 /** Routes every upgrade request on `servers` through `app` and completes the accepted ones. */
-export function attachUpgrades(app: Hono, servers: Server[], options: UpgradeOptions): WebSocketServer {
+// deno-lint-ignore no-explicit-any
+export function attachUpgrades(app: Hono<any, any, any>, servers: readonly UpgradeServer[], options: UpgradeOptions): WebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false,

@@ -381,6 +381,8 @@ export const DEMO_CLIENT = String.raw`
       if (generation !== statsGeneration) return;
       state.dataset.state = 'error';
       state.textContent = 'unreachable: ' + error.message;
+      // Counters from an earlier answer (or another broker) would read as this broker's.
+      $('#stats-values').replaceChildren();
     }
     statsTimer = setTimeout(refreshStats, 1000);
   }

@@ -53,6 +53,8 @@ button.close { background: none; color: var(--muted); border-color: var(--line);
 .conn[data-state=open] { border-left-color: var(--ok); }
 .conn[data-state=closed], .conn[data-state=error] { border-left-color: var(--bad); }
 .conn-head { display: flex; gap: .5rem; align-items: center; }
+/* A topic is one long word to the browser: let it break anywhere rather than widen the page. */
+.conn-head .name { min-width: 0; overflow-wrap: anywhere; }
 .state { font-size: .8rem; padding: 0 .4rem; border-radius: 999px; background: var(--code); }
 [data-state=open] > .conn-head .state, .state[data-state=live] { color: var(--ok); }
 [data-state=closed] > .conn-head .state, [data-state=error] > .conn-head .state, .state[data-state=error] { color: var(--bad); }
