@@ -3,7 +3,8 @@
  * Deno CLI: request heads and bodies sent slowly are dropped in bounded time (10 s for the head,
  * 40 s for the whole request, README "Limits and hardening"), and a socket the server closed
  * (1009, 1013) that never answers the close gives its socket and its `-c` slot back within the
- * 30-second close timeout, or at the second missed ping when `pingInterval` is shorter.
+ * 30-second close timeout, even while it answers pings, or at the second missed ping when it
+ * answers nothing and `pingInterval` is shorter.
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,8 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { stats, waitForStats, type RunningServer } from './helpers/server.ts';
 import { denoCli } from './helpers/runtimes.ts';
-import { OPCODE, rawUpgrade, tcpConnect } from './helpers/raw-ws.ts';
-import { stalledSubscriber } from './helpers/stalled-subscriber.ts';
+import { frame, OPCODE, rawUpgrade, tcpConnect, type RawWebSocket } from './helpers/raw-ws.ts';
 import { open, refusedUpgrade } from './helpers/ws-client.ts';
 import { assertAlive, assertNoStackTrace, MiB } from './helpers/checks.ts';
 
@@ -31,6 +31,17 @@ function trickle(socket: Socket, text: string, everyMs: number): void {
     socket.write(text[i++]!);
   }, everyMs);
   socket.once('close', () => clearInterval(timer));
+}
+
+/** Answers every ping the server sends on `raw` with a pong (and never answers a close). */
+function answerPings(raw: RawWebSocket): void {
+  let seen = 0;
+  raw.socket.on('data', () => {
+    for (; seen < raw.frames.length; seen++) {
+      const received = raw.frames[seen]!;
+      if (received.opcode === OPCODE.ping) raw.send(frame(OPCODE.pong, received.payload));
+    }
+  });
 }
 
 /** The 60 MiB frame header of an oversize binary frame, its mask and its first bytes; the rest never comes. */
@@ -79,30 +90,29 @@ describe('deno CLI: slow and silent clients', () => {
     assert.equal((await stats(server)).messagesIn, 0);
   });
 
-  test('sockets closed with 1013 and 1009 that never answer the close free their -c slots within the 30 s close timeout', { timeout: 60_000 }, async () => {
-    const server = await start(['-c', '2', '--max-buffered-bytes', '65536']);
-    // A subscriber that never reads (a slow consumer to be) and a publisher that starts an
-    // oversize frame and then reads and sends nothing: the broker is full.
-    const stalled = await stalledSubscriber(server.wsUrl, '/sub/t');
-    const deaf = await rawUpgrade(server.httpUrl, '/pub/big', { read: false });
-    await waitForStats(server, (s) => s.connections === 2 && s.subscribers === 1);
-    deaf.send(oversizeFrameStart());
-    const payload = 'x'.repeat(64 * 1024);
-    for (let i = 0; i < 400 && (await stats(server)).slowConsumerDisconnects === 0; i++) {
-      await fetch(`${server.httpUrl}/pub/t`, { method: 'POST', body: payload });
-    }
+  test('sockets closed with 1009 and 1013 that answer pings but never the close free their -c slots within the 30 s close timeout', { timeout: 60_000 }, async () => {
+    const server = await start(['-c', '2', '--push-queue-limit', '1']);
+    // Clients alive in every other way (they read everything and answer every ping), that never
+    // answer a close frame: a publisher that starts an oversize frame (1009) and a pusher past
+    // the queue limit with no puller (1013). The broker is full with them.
+    const publisher = await rawUpgrade(server.httpUrl, '/pub/big');
+    const pusher = await rawUpgrade(server.httpUrl, '/push/jobs');
+    for (const raw of [publisher, pusher]) answerPings(raw);
+    await waitForStats(server, (s) => s.connections === 2);
     const closedAt = Date.now();
-    await waitForStats(server, (s) => s.slowConsumerDisconnects === 1, 10_000);
-    // Both were told to go (or are about to be) and neither answers: their slots are still taken.
+    publisher.send(oversizeFrameStart());
+    pusher.send(frame(OPCODE.text, 'queued'), frame(OPCODE.text, 'over the limit'));
+    assert.equal(await publisher.closeCode(), 1009);
+    assert.equal(await pusher.closeCode(), 1013);
+    // Told to go, they stay: their slots are still taken for now.
     assert.equal((await refusedUpgrade(`${server.wsUrl}/sub/other`)).status, 503);
     await waitForStats(server, (s) => s.connections === 0, 40_000);
     const freedAfter = Date.now() - closedAt;
     assert.ok(freedAfter < 35_000, `freed after ${freedAfter} ms`);
-    assert.match(server.output(), /closed WebSocket: 1009 /);
     const next = await open(`${server.wsUrl}/sub/t`);
     await next.close();
-    stalled.destroy();
-    deaf.destroy();
+    publisher.destroy();
+    pusher.destroy();
   });
 
   test('with --ping-interval 1 a socket that answers neither the close nor pings is freed within about two intervals', { timeout: 30_000 }, async () => {

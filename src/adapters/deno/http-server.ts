@@ -3,7 +3,7 @@
  * compatibility layer, with the Node adapter's WebSocket upgrades (`attachUpgrades`: `ws`,
  * frame size refused while a frame arrives, JSON refusals) and its fast send path. Measured
  * against `Deno.serve` + `Deno.upgradeWebSocket`, where every frame to every socket is a call
- * into the runtime, this route fans out 10–50× faster (README, Benchmarks).
+ * into the runtime, this route fans out 10–80× faster (README, Benchmarks).
  *
  * What this server adds to a plain `createServer`, each a rule that `Deno.serve` could not keep:
  * - timeouts (`REQUEST_TIMEOUTS`): a request head must be complete within 10 s and the whole
