@@ -9,8 +9,11 @@ import assert from 'node:assert/strict';
 import { runToEnd } from './helpers/server.ts';
 import { DENO } from './helpers/runtimes.ts';
 
+/** `ws` reads these as it loads; the fixture imports it directly (the CLI loads it without, src/adapters/deno/load-server.ts). */
+const WS_ENVIRONMENT = 'WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE';
+
 test("deno: the fast send path finds ws's TCP socket, and the accept guard can close the listening socket", { timeout: 60_000 }, async () => {
-  const result = await runToEnd(DENO, ['run', '-q', '-P', 'tests/fixtures/deno-internals.ts']);
+  const result = await runToEnd(DENO, ['run', '-q', '-P', `--allow-env=${WS_ENVIRONMENT}`, 'tests/fixtures/deno-internals.ts']);
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(JSON.parse(result.stdout), { fastSocket: true, message: 'through the fast path', stopListeningQuietly: true });
 });

@@ -169,11 +169,6 @@ describe('mod.ts imported as a library starts nothing', () => {
 });
 
 describe('deno: a missing permission is one line naming the flag to add', () => {
-  /**
-   * Every environment variable the Deno broker reads: the command line's, and the two `ws` reads
-   * as it loads (the Deno server is `node:http` with `ws`; src/adapters/deno/permissions.ts).
-   */
-  const DENO_ENVIRONMENT = [...CLI_ENVIRONMENT, 'WS_NO_BUFFER_UTIL', 'WS_NO_UTF_8_VALIDATE'];
   const deno = (flags: string[], args: string[] = ['-l', 'http://127.0.0.1:0']) => runToEnd(DENO, ['run', '--no-prompt', ...flags, 'mod.ts', ...args]);
   const expectPermissionLine = (result: Finished, flag: string, what: RegExp) => {
     assert.equal(result.code, 2, result.stderr);
@@ -184,7 +179,7 @@ describe('deno: a missing permission is one line naming the flag to add', () => 
     assert.match(result.stderr, /deno task start/);
   };
 
-  it('no permissions at all: --allow-net (the environment is optional, read only where granted)', { todo: 'ws (under the Deno node:http server) reads WS_NO_BUFFER_UTIL and WS_NO_UTF_8_VALIDATE as it loads: without -P Deno also asks for those (issue 11, open)' }, async () => {
+  it('no permissions at all: --allow-net (the environment is optional, read only where granted)', async () => {
     expectPermissionLine(await deno([]), '--allow-net', /net access to "127\.0\.0\.1:0"/);
   });
 
@@ -195,7 +190,7 @@ describe('deno: a missing permission is one line naming the flag to add', () => 
     }
   });
 
-  it('without a permission granted, BROKER_LISTEN and BROKER_MODE are not read (nor asked for)', { todo: 'ws (under the Deno node:http server) reads WS_NO_BUFFER_UTIL and WS_NO_UTF_8_VALIDATE as it loads: without -P Deno also asks for those (issue 11, open)' }, async () => {
+  it('without a permission granted, BROKER_LISTEN and BROKER_MODE are not read (nor asked for)', async () => {
     const server = await spawnBroker(DENO, ['run', '--no-prompt', '--allow-net', 'mod.ts', '-l', 'http://127.0.0.1:0'], { env: { BROKER_MODE: 'production' }, timeoutMs: 60_000 });
     try {
       await waitForOutput(server, (text) => /in development mode/.test(text));
@@ -209,19 +204,19 @@ describe('deno: a missing permission is one line naming the flag to add', () => 
     assert.match(granted.stderr, /^broker-hono: BROKER_MODE \(mode\): /);
   });
 
-  it('`deno run mod.ts` in a terminal asks once, for the network, then listens', { todo: 'ws (under the Deno node:http server) reads WS_NO_BUFFER_UTIL and WS_NO_UTF_8_VALIDATE as it loads: without -P Deno also asks for those (issue 11, open)' }, async () => {
+  it('`deno run mod.ts` in a terminal asks once, for the network, then listens', async () => {
     const terminal = await promptsUntilListening(`${DENO} run mod.ts -l http://127.0.0.1:0`);
     assert.equal(terminal.prompts.length, 1, terminal.output);
     assert.match(terminal.prompts[0]!, /net access to "127\.0\.0\.1:0"/);
   });
 
   it('environment but no network: --allow-net', async () => {
-    expectPermissionLine(await deno([`--allow-env=${DENO_ENVIRONMENT.join(',')}`]), '--allow-net', /net access to "127\.0\.0\.1:0"/);
+    expectPermissionLine(await deno([`--allow-env=${CLI_ENVIRONMENT.join(',')}`]), '--allow-net', /net access to "127\.0\.0\.1:0"/);
   });
 
   it('a --config file without read permission: --allow-read', async () => {
     const config = file('unreadable-without-permission.json', '{}');
-    const result = await deno([`--allow-env=${DENO_ENVIRONMENT.join(',')}`, '--allow-net'], ['--config', config]);
+    const result = await deno([`--allow-env=${CLI_ENVIRONMENT.join(',')}`, '--allow-net'], ['--config', config]);
     expectPermissionLine(result, '--allow-read', /read access to ".*unreadable-without-permission\.json"/);
   });
 
@@ -242,6 +237,6 @@ describe('deno: a missing permission is one line naming the flag to add', () => 
 
   it("deno.json's permission set allows every environment variable the broker reads", () => {
     const config = JSON.parse(readFileSync(join(ROOT, 'deno.json'), 'utf8')) as { permissions: { default: { env: string[] } } };
-    for (const name of DENO_ENVIRONMENT) assert.ok(config.permissions.default.env.includes(name), name);
+    for (const name of CLI_ENVIRONMENT) assert.ok(config.permissions.default.env.includes(name), name);
   });
 });

@@ -31,7 +31,7 @@ export function openFileLimit(): number | undefined {
  * connection and `SPARE_DESCRIPTORS`), else undefined. Past the limit new connections are refused
  * (Deno: see deno/descriptors.ts), so this says which of the two to raise.
  */
-export function openFileLimitWarning(maxConnections: number, limit = openFileLimit()): string | undefined {
+export function openFileLimitWarning(maxConnections: number, limit: number | undefined): string | undefined {
   if (limit === undefined || limit >= maxConnections + SPARE_DESCRIPTORS) return undefined;
   return (
     `warning: the open-file limit is ${limit}, below the ${maxConnections + SPARE_DESCRIPTORS} that -c ${maxConnections} needs ` +
@@ -39,8 +39,12 @@ export function openFileLimitWarning(maxConnections: number, limit = openFileLim
   );
 }
 
-/** Writes the warning above, as one `broker-hono: warning: …` line, when there is one. */
-export function warnAboutOpenFileLimit(maxConnections: number, write: (text: string) => void, limit = openFileLimit()): void {
+/**
+ * Writes the warning above, as one `broker-hono: warning: …` line, when there is one. `limit` is
+ * the runtime's reading of it: `openFileLimit()` on Node and Bun, the probe's on Deno (passed
+ * even when undefined: Deno must not touch /proc, where it would ask for every permission).
+ */
+export function warnAboutOpenFileLimit(maxConnections: number, write: (text: string) => void, limit: number | undefined): void {
   const warning = openFileLimitWarning(maxConnections, limit);
   if (warning) write(`broker-hono: ${warning}\n`);
 }

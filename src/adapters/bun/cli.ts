@@ -5,7 +5,7 @@
 import packageJson from '../../../package.json' with { type: 'json' };
 import { runCli } from '../../cli/run.ts';
 import { processCliHost } from '../process-cli-host.ts';
-import { warnAboutOpenFileLimit } from '../open-file-limit.ts';
+import { openFileLimit, warnAboutOpenFileLimit } from '../open-file-limit.ts';
 import { serveBroker } from './serve.ts';
 
 export async function main(argv: readonly string[] = Bun.argv.slice(2)): Promise<void> {
@@ -15,7 +15,7 @@ export async function main(argv: readonly string[] = Bun.argv.slice(2)): Promise
     version: packageJson.version,
     ...processCliHost,
     serve(options) {
-      warnAboutOpenFileLimit(options.maxConnections, processCliHost.stderr);
+      warnAboutOpenFileLimit(options.maxConnections, processCliHost.stderr, openFileLimit());
       return serveBroker(options);
     },
   });

@@ -3,9 +3,8 @@
  * A permission Deno was not given ends the program with one line naming the flag to add (exit 2),
  * never a stack trace; `deno.json`'s permission set (`-P`) grants exactly what the broker needs.
  *
- * The server (serve.ts) is loaded only once the command line has been read: `ws`, under it,
- * reads two environment variables as it loads, and a missing permission must first be reported
- * for what the command line itself reads.
+ * The server (serve.ts) is loaded only once the command line has been read, and without `ws`
+ * reading the environment (load-server.ts).
  */
 import packageJson from '../../../package.json' with { type: 'json' };
 import { CLI_ENVIRONMENT, UsageError } from '../../cli/args.ts';
@@ -13,6 +12,7 @@ import { runCli } from '../../cli/run.ts';
 import { warnAboutOpenFileLimit } from '../open-file-limit.ts';
 import { permissionProblem } from './permissions.ts';
 import { descriptorsFor } from './descriptors.ts';
+import { loadServer } from './load-server.ts';
 
 const encoder = new TextEncoder();
 
@@ -36,7 +36,7 @@ export async function main(argv: readonly string[] = Deno.args): Promise<void> {
       exit: (code) => Deno.exit(code),
       async serve(options) {
         warnAboutOpenFileLimit(options.maxConnections, (text) => writeAll(Deno.stderr, text), descriptorsFor(options.maxConnections)?.limit);
-        const { serveBroker } = await import('./serve.ts');
+        const { serveBroker } = await loadServer();
         return serveBroker(options);
       },
       onSignal(handler) {

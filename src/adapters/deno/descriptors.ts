@@ -16,7 +16,7 @@
  * refuses or there are enough (`probeDescriptors`: about 10 ms per thousand). The cap is what is
  * free less half of `SPARE_DESCRIPTORS`, and at most twice `maxConnections` (WebSockets and SSE
  * streams are `maxConnections` at most; the rest is room for plain requests). Where `/dev/null`
- * cannot be opened (Windows) there is no cap.
+ * cannot be opened (Windows), or may not be read (run without `--allow-read`), there is no cap.
  *
  * Stopping to listen closes the listening socket itself (`server._handle`, as `net.Server.close`
  * does) without `http.Server.close`, which would also stop the request timeouts until the server
@@ -142,6 +142,9 @@ const probes = new Map<number, DescriptorProbe | undefined>();
  * per process and size: the start-up warning and the guard share it.
  */
 export function descriptorsFor(maxConnections: number): DescriptorProbe | undefined {
+  // Without read access the probe would make Deno ask for it: the broker asks only for what it
+  // needs (the network), so it goes without the guard, as where /dev/null does not exist.
+  if (Deno.permissions.querySync({ name: 'read', path: '/dev/null' }).state !== 'granted') return undefined;
   const upTo = 2 * maxConnections + SPARE_DESCRIPTORS;
   if (!probes.has(upTo)) probes.set(upTo, probeDescriptors(upTo));
   return probes.get(upTo);

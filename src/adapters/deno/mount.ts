@@ -19,18 +19,18 @@ import { resolveOptions } from '../../options.ts';
 import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { mountInto, withShutdown, type HostApp, type MountInit, type MountedBroker } from '../mounted.ts';
 import { denoUpgradeWebSocket, noClientGoneSignal } from './upgrade.ts';
+import { loadServer } from './load-server.ts';
 
 import type { RunningBroker, ServeInput } from '../../serve/serve-on-runtime.ts';
 export { ListenError } from '../../serve/listen-error.ts';
 export type { RunningBroker };
 
 /**
- * The standalone broker on Deno (serve.ts), loaded when called: its server is `node:http` with
- * `ws`, which reads environment variables as it loads, so only a program that serves asks for
- * them, not one that only mounts.
+ * The standalone broker on Deno (serve.ts), loaded when called (load-server.ts): a program that
+ * only mounts never loads its `node:http` server and `ws`.
  */
 export async function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
-  const serve = await import('./serve.ts');
+  const serve = await loadServer();
   return serve.serveBroker(input);
 }
 export type { MountInit, MountedBroker } from '../mounted.ts';

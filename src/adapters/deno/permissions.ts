@@ -2,15 +2,6 @@
  * Deno's permissions as the broker reports them: a permission Deno was not given ends the program
  * with one line naming the flag to add (exit 2), never a stack trace.
  */
-import { CLI_ENVIRONMENT } from '../../cli/args.ts';
-
-/**
- * Every environment variable the Deno broker reads: the command line's, and the two `ws` reads
- * as it loads (`WS_NO_BUFFER_UTIL`, `WS_NO_UTF_8_VALIDATE`). `deno.json`'s permission set grants
- * them (and the Redis client's, read only in cluster mode).
- */
-export const DENO_ENVIRONMENT: readonly string[] = [...CLI_ENVIRONMENT, 'WS_NO_BUFFER_UTIL', 'WS_NO_UTF_8_VALIDATE'];
-
 export function isPermissionError(error: unknown): boolean {
   return error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied;
 }

@@ -4,6 +4,10 @@
  * timeouts and accept guard. `hono/deno`'s `upgradeWebSocket` with `Deno.serve` works too
  * (examples/deno-mount.ts), at the speed of `Deno.upgradeWebSocket` (README, Benchmarks).
  *
+ * Importing this module loads `ws`, which reads `WS_NO_BUFFER_UTIL` and `WS_NO_UTF_8_VALIDATE`
+ * as it loads: grant them (`--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE`), or import it
+ * the way load-server.ts loads the standalone server.
+ *
  * ```ts
  * const options = resolveOptions({ mode: 'production' });
  * const broker = createBroker({ ...options, upgradeWebSocket, transport: brokerTransport(options.maxBufferedBytes) });

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../../cli/run.ts';
 import { processCliHost } from '../process-cli-host.ts';
-import { warnAboutOpenFileLimit } from '../open-file-limit.ts';
+import { openFileLimit, warnAboutOpenFileLimit } from '../open-file-limit.ts';
 import { serveBroker } from './serve.ts';
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -18,7 +18,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     version: packageVersion(),
     ...processCliHost,
     serve(options) {
-      warnAboutOpenFileLimit(options.maxConnections, processCliHost.stderr);
+      warnAboutOpenFileLimit(options.maxConnections, processCliHost.stderr, openFileLimit());
       return serveBroker(options);
     },
   });
