@@ -70,13 +70,8 @@ export async function runCli(host: CliHost): Promise<void> {
     if (isUsageProblem(error)) fail(host, error.message, 2);
     throw error;
   }
-  for (const url of running.urls) {
-    // `http://*:3000` is what was bound, but not a link anyone can follow: name one that is.
-    const reachable = reachableUrl(url);
-    host.stdout(`Listening at ${url}${reachable ? ` (open ${reachable})` : ''}\n`);
-  }
-  host.stdout(`broker-hono ${host.version} in ${options.mode} mode${options.mode === 'development' ? ' (demo page at /)' : ''}\n`);
-
+  // Signals are handled before anything is printed: a supervisor that acts on the `Listening at`
+  // line may send SIGTERM at once, and that must close every socket with 1001, not kill us.
   let stopping = false;
   host.onSignal((signal) => {
     if (stopping) return;
@@ -89,6 +84,12 @@ export async function runCli(host: CliHost): Promise<void> {
       () => host.exit(0),
     );
   });
+  for (const url of running.urls) {
+    // `http://*:3000` is what was bound, but not a link anyone can follow: name one that is.
+    const reachable = reachableUrl(url);
+    host.stdout(`Listening at ${url}${reachable ? ` (open ${reachable})` : ''}\n`);
+  }
+  host.stdout(`broker-hono ${host.version} in ${options.mode} mode${options.mode === 'development' ? ' (demo page at /)' : ''}\n`);
 }
 
 function isUsageProblem(error: unknown): error is Error {
