@@ -71,7 +71,7 @@ export const optionsShape = {
     .describe('POST requests being read or handled at once; past it a POST gets `503` with `Retry-After: 1`. CLI `--max-posts-in-flight`.'),
   headersTimeout: z.number().positive().max(86400)
     .default(10)
-    .describe('Seconds a client may take to send a request line and headers; past it the connection is dropped (Node answers `408`). Node; Bun drops an unfinished head after 10–12 s on its own. CLI `--headers-timeout`.'),
+    .describe('Seconds a client may take to send a request line and headers, from its first byte; past it the connection is dropped (Node and Deno answer `408`). A connection that sends nothing is closed after as long. Bun drops an unfinished or silent head after 10–13 s on its own. CLI `--headers-timeout`.'),
   bodyTimeout: z.number().positive().max(86400)
     .default(30)
     .describe('Seconds a POST body may take to arrive once its headers are in; past it the POST gets `408` and the connection is closed. CLI `--body-timeout`.'),

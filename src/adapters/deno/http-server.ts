@@ -27,6 +27,7 @@ import { errorResponse } from '../../app/context.ts';
 import { attachUpgrades } from '../node/upgrade.ts';
 import { answerClientErrors } from '../node/client-errors.ts';
 import { writeResponse } from '../node/raw-response.ts';
+import { dropSilentConnections } from '../node/silent-connections.ts';
 import type { AcceptGuard } from './descriptors.ts';
 import { assertMayListen } from './permissions.ts';
 
@@ -72,8 +73,9 @@ export function appServer(app: Hono, options: AppServerOptions): Server {
     requestTimeout: requestMs,
     connectionsCheckingInterval: Math.min(REQUEST_TIMEOUTS.checkEvery, headersMs),
   };
-  const server: Server = options.tls ? createHttpsServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key }, listener) : createServer(timeouts, listener);
+  const server: Server = options.tls ? createHttpsServer({ ...timeouts, handshakeTimeout: headersMs, cert: options.tls.cert, key: options.tls.key }, listener) : createServer(timeouts, listener);
   answerClientErrors(server, log);
+  dropSilentConnections(server, headersMs);
   server.on('connect', (request: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
     void writeResponse(socket, errorResponse(404, `no route for ${request.method} ${request.url}`));

@@ -9,6 +9,8 @@
  *   second (Node scans only the connections with a request still arriving). The app's own body
  *   deadline (read-body.ts) answers 408 first; Node's is the backstop for what the app never
  *   sees.
+ *   A connection that sends nothing at all is closed at `headersTimeout` too
+ *   (silent-connections.ts): Node's head timer starts only at the first byte.
  * - JSON refusals for requests node-server cannot turn into a fetch `Request` (a backslash in
  *   the path, `OPTIONS *`, an invalid Host): node-server answers those with an empty 400.
  * - POST bodies read a socket read at a time, not a parser chunk at a time (incoming-body.ts).
@@ -22,6 +24,7 @@ import type { BrokerOptions } from '../../options.ts';
 import { errorResponse } from '../../app/context.ts';
 import { writeResponse } from './raw-response.ts';
 import { withIncomingBody } from './incoming-body.ts';
+import { dropSilentConnections } from './silent-connections.ts';
 
 /** How often Node looks for requests past their deadline: the timeouts' granularity. */
 const TIMEOUT_CHECK_MS = 1000;
@@ -55,12 +58,13 @@ export function brokerHttpServer(fetch: AppFetch, options: BrokerOptions, log: (
     connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, headersMs),
   };
   // An https.Server is an http.Server as far as listening, upgrades and shutdown go.
-  const server = tls ? (createHttpsServer({ ...timeouts, cert: tls.cert, key: tls.key }, listener) as unknown as Server) : createServer(timeouts, listener);
+  const server = tls ? (createHttpsServer({ ...timeouts, handshakeTimeout: headersMs, cert: tls.cert, key: tls.key }, listener) as unknown as Server) : createServer(timeouts, listener);
   // Node hands CONNECT to a 'connect' listener and, without one, drops the socket unanswered.
   // No route takes CONNECT: the 404 every other unknown method gets.
   server.on('connect', (request: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
     void writeResponse(socket, errorResponse(404, `no route for ${request.method} ${request.url}`));
   });
+  dropSilentConnections(server, headersMs);
   return server;
 }

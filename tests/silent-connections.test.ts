@@ -1,0 +1,62 @@
+/**
+ * A connection that opens and then sends nothing is closed at the head timeout on every runtime
+ * (README "Limits and hardening"): Node's own head timer starts only at a request's first byte,
+ * so without silent-connections.ts Node and Deno held such a socket for good (measured: still
+ * open after 70 s), and a few thousand of them use up the broker's descriptors.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { nodeCli, stats, type Launcher, type RunningServer } from './helpers/server.ts';
+import { bunCli, denoCli } from './helpers/runtimes.ts';
+import { tcpConnect } from './helpers/raw-ws.ts';
+import { assertAlive, assertNoStackTrace } from './helpers/checks.ts';
+
+/** Milliseconds from now until `socket` is closed by the other side (or `giveUpMs`, then -1). */
+async function closedAfter(url: string, giveUpMs: number): Promise<number> {
+  const socket = await tcpConnect(url);
+  socket.on('error', () => {});
+  const since = Date.now();
+  return new Promise((resolve) => {
+    const giveUp = setTimeout(() => {
+      socket.destroy();
+      resolve(-1);
+    }, giveUpMs);
+    socket.once('close', () => {
+      clearTimeout(giveUp);
+      resolve(Date.now() - since);
+    });
+  });
+}
+
+const runtimes: [string, Launcher, string[], number][] = [
+  // Node and Deno: at --headers-timeout, checked when it runs out.
+  ['node', nodeCli, ['--headers-timeout', '2'], 2000],
+  ['deno', denoCli, ['--headers-timeout', '2'], 2000],
+  // Bun's head timer is its own (10 s, on 4 s ticks, whatever is set): see bun/serve.ts.
+  ['bun', bunCli, [], 10_000],
+];
+
+describe('a connection that sends nothing', { concurrency: true }, () => {
+  const servers: RunningServer[] = [];
+  after(async () => {
+    for (const server of servers) {
+      assertAlive(server);
+      assertNoStackTrace(server);
+      await server.stop();
+    }
+  });
+  for (const [name, launch, args, timeoutMs] of runtimes) {
+    test(`${name}: is closed after ${timeoutMs / 1000} s, not before, and the broker goes on`, { timeout: 60_000 }, async () => {
+      const server = await launch(args);
+      servers.push(server);
+      const silent = await Promise.all([closedAfter(server.httpUrl, 30_000), closedAfter(server.httpUrl, 30_000)]);
+      for (const ms of silent) {
+        assert.notEqual(ms, -1, 'still open after 30 s');
+        assert.ok(ms >= timeoutMs - 100, `closed after ${ms} ms, before the timeout`);
+        assert.ok(ms < timeoutMs + 8000, `closed after ${ms} ms`);
+      }
+      console.log(`${name}: silent connections closed after ${silent.join(', ')} ms`);
+      assert.equal((await stats(server)).connections, 0);
+    });
+  }
+});
