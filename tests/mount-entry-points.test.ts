@@ -177,27 +177,24 @@ describe("the host's own WebSocket routes work beside the broker's, on the same 
 });
 
 describe("Bun: an SSE stream outlives Bun's idle timeout, which still cuts other quiet responses", () => {
-  // Faster than waiting past Bun's default 10 s: the host sets a 2 s idle timeout, a response of
-  // the host's own that sends nothing is cut by it, and the broker's SSE stream, lifted per
-  // request, is still open and delivering at more than five times that.
-  it('host idleTimeout 2 s: its quiet response is cut; the SSE stream lives 12 s and still delivers', async () => {
-    const server = await spawnBroker(BUN, ['run', 'tests/fixtures/bun-mount.ts', '-l', 'http://127.0.0.1:0'], {
-      prefix: '/broker',
-      timeoutMs: 60_000,
-      env: { HOST_IDLE_TIMEOUT: '2' },
-    });
+  // The host runs Bun.serve with its default idle timeout (10 s): a response of the host's own
+  // that sends nothing is cut by it, and the broker's SSE stream, lifted per request, is still
+  // open and delivering past 30 s, three times that (issue 11's "done when").
+  it("Bun's default idle timeout: the host's quiet response is cut; the SSE stream lives past 30 s and still delivers", { timeout: 60_000 }, async () => {
+    const server = await spawnBroker(BUN, ['run', 'tests/fixtures/bun-mount.ts', '-l', 'http://127.0.0.1:0'], { prefix: '/broker', timeoutMs: 60_000 });
     try {
       const origin = server.httpUrl.slice(0, -'/broker'.length);
+      const streamOpened = Date.now();
       const stream = await openSse(`${server.httpUrl}/sub/slow`);
       const quietStarted = Date.now();
       // (Bun sends the head of a response with its first byte: the request itself fails.)
       await assert.rejects(fetch(`${origin}/quiet`).then((response) => response.text()), /fetch failed|terminated/, 'the host cuts its own quiet response at its idle timeout');
       const quietLasted = Date.now() - quietStarted;
-      assert.ok(quietLasted < 11_000, `the quiet response was cut after ${quietLasted} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 12_000 - quietLasted));
+      assert.ok(quietLasted >= 9_000 && quietLasted < 20_000, `the quiet response was cut after ${quietLasted} ms (Bun's default is 10 s)`);
+      await new Promise((resolve) => setTimeout(resolve, 31_000 - (Date.now() - streamOpened)));
       assert.equal(stream.isEnded, false, 'the SSE stream was cut');
-      assert.equal((await fetch(`${server.httpUrl}/pub/slow`, { method: 'POST', body: 'after 12 s' })).status, 200);
-      assert.equal((await stream.waitForEvents(1, 5000))[0]!.data, 'after 12 s');
+      assert.equal((await fetch(`${server.httpUrl}/pub/slow`, { method: 'POST', body: 'after 31 s' })).status, 200);
+      assert.equal((await stream.waitForEvents(1, 5000))[0]!.data, 'after 31 s');
       stream.close();
     } finally {
       await server.stop('SIGKILL');
