@@ -72,6 +72,9 @@ const RUNTIMES: Runtime[] = [
     // `OPTIONS *`): JavaScript never sees it.
     badRequests: BAD_REQUESTS.filter((request) => !request.startsWith('CONNECT /')),
     headBoundMs: 6000,
+    pending: {
+      memory: 'Deno does not give back what bodies and streams cost: resident memory fell 24 MiB from round 1 to round 2 in one idle run, grew 129 MiB in one beside a busy loop (issue 15, still open)',
+    },
   },
 ];
 
