@@ -9,7 +9,7 @@ import type { BoundServer } from './serve-runtime.ts';
 export interface ClosingBroker {
   /** Closes every socket with 1001 and ends SSE streams. */
   close(): void;
-  readonly context: { readonly sessions: { readonly size: number; terminateAll(): void } };
+  readonly context: { readonly sessions: { readonly size: number; terminateAll(): void | Promise<void> } };
   readonly engine?: { close(): Promise<void> } | undefined;
 }
 
@@ -21,9 +21,9 @@ export async function shutdown(broker: ClosingBroker, servers: readonly BoundSer
   for (const server of servers) server.stopAccepting?.();
   broker.close();
   for (const server of servers) server.drain?.();
-  // Wait for the close handshakes, then cut whatever is left.
+  // Wait for the close handshakes, then cut whatever is left (a batch per task: sessions.ts).
   while (broker.context.sessions.size > 0 && Date.now() < deadline) await sleep(POLL_MS);
-  broker.context.sessions.terminateAll();
+  await broker.context.sessions.terminateAll();
   await untilDeadline(Promise.all(servers.map((server) => server.close())), deadline);
   await broker.engine?.close();
 }

@@ -11,6 +11,13 @@ import { SseCounter } from './sse-counter.ts';
 import { LEAVING_REQUESTS } from './bad-requests.ts';
 import { stats } from './server.ts';
 
+/** The slowest drop each bounded attack saw in its last run, in ms (for the test's diagnostics). */
+export const slowest: Record<string, number> = {};
+
+function recordSlowest(name: string, requests: readonly HeldRequest[]): void {
+  slowest[name] = Math.max(...requests.map((request) => request.endedAfterMs ?? Infinity));
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Chunked bodies of 1-byte chunks: half finished (a 200 each), half left mid-body. */
@@ -46,6 +53,7 @@ export async function heldPosts(server: RunningServer, count: number, size: numb
   );
   await Promise.all(requests.map((request) => request.endedWithin(boundMs)));
   for (const request of requests) request.destroy();
+  recordSlowest('held POSTs', requests);
   const open = requests.filter((request) => request.endedAfterMs === undefined || request.endedAfterMs > boundMs);
   assert.equal(open.length, 0, `${open.length} of ${count} held POSTs were still open after ${boundMs} ms (answered: ${open[0]?.answer.split('\r\n')[0]})`);
   for (const request of requests) assert.ok([408, 503, 0].includes(request.status), `held POST answered ${request.answer.slice(0, 300)}`);
@@ -57,6 +65,7 @@ export async function trickledHeads(server: RunningServer, count: number, interv
   for (const request of requests) request.trickle('X-Slow: abcdefghijklmnopqrstuvwxyz\r\n'.repeat(100), intervalMs);
   await Promise.all(requests.map((request) => request.endedWithin(boundMs)));
   for (const request of requests) request.destroy();
+  recordSlowest('trickled heads', requests);
   const open = requests.filter((request) => request.endedAfterMs === undefined || request.endedAfterMs > boundMs);
   assert.equal(open.length, 0, `${open.length} of ${count} trickled heads were still open after ${boundMs} ms`);
 }
@@ -67,6 +76,7 @@ export async function trickledBodies(server: RunningServer, count: number, inter
   for (const request of requests) request.trickle('t'.repeat(100_000), intervalMs);
   await Promise.all(requests.map((request) => request.endedWithin(boundMs)));
   for (const request of requests) request.destroy();
+  recordSlowest('trickled bodies', requests);
   const open = requests.filter((request) => request.endedAfterMs === undefined || request.endedAfterMs > boundMs);
   assert.equal(open.length, 0, `${open.length} of ${count} trickled bodies were still open after ${boundMs} ms`);
   for (const request of requests) assert.ok([408, 503, 0].includes(request.status), `trickled body answered ${request.answer.slice(0, 300)}`);
