@@ -28,6 +28,7 @@ import { attachUpgrades } from '../node/upgrade.ts';
 import { answerClientErrors } from '../node/client-errors.ts';
 import { writeResponse } from '../node/raw-response.ts';
 import { dropSilentConnections } from '../node/silent-connections.ts';
+import { listenerErrorHandler } from '../node/listener-errors.ts';
 import type { AcceptGuard } from './descriptors.ts';
 import { assertMayListen } from './permissions.ts';
 
@@ -54,18 +55,7 @@ export interface AppServerOptions {
 /** A `node:http` server for `app`, its upgrades routed through `app` (not listening yet). */
 export function appServer(app: Hono, options: AppServerOptions): Server {
   const { log } = options;
-  const listener = getRequestListener(app.fetch, {
-    errorHandler(error) {
-      const message = error instanceof Error ? error.message : String(error);
-      // What node-server could not turn into a Request (a Host that is not host[:port], say).
-      if (error instanceof Error && error.name === 'RequestError') {
-        log(`refused request: 400 ${message}`);
-        return errorResponse(400, `bad request (${message})`, { connection: 'close' });
-      }
-      log(`error: ${message}`);
-      return errorResponse(500, 'internal error');
-    },
-  });
+  const listener = getRequestListener(app.fetch, { errorHandler: listenerErrorHandler(log) });
   const headersMs = options.headersTimeout === undefined ? REQUEST_TIMEOUTS.headers : options.headersTimeout * 1000;
   const requestMs = options.bodyTimeout === undefined ? REQUEST_TIMEOUTS.request : headersMs + options.bodyTimeout * 1000;
   const timeouts: ServerOptions = {

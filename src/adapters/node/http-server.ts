@@ -24,6 +24,7 @@ import type { BrokerOptions } from '../../options.ts';
 import { errorResponse } from '../../app/context.ts';
 import { writeResponse } from './raw-response.ts';
 import { withIncomingBody } from './incoming-body.ts';
+import { listenerErrorHandler } from './listener-errors.ts';
 import { dropSilentConnections } from './silent-connections.ts';
 
 /** How often Node looks for requests past their deadline: the timeouts' granularity. */
@@ -39,18 +40,7 @@ export function brokerHttpServer(fetch: AppFetch, options: BrokerOptions, log: (
     const bindings = env as { incoming: IncomingMessage };
     return fetch(withIncomingBody(request, bindings.incoming), bindings);
   };
-  const listener = getRequestListener(fetchWithBodies, {
-    errorHandler: (error) => {
-      const message = error instanceof Error ? error.message : String(error);
-      // node-server wraps what it could not read of the request as a RequestError.
-      if (error instanceof Error && error.name === 'RequestError') {
-        log(`refused request: 400 ${message}`);
-        return errorResponse(400, `bad request (${message})`, { connection: 'close' });
-      }
-      log(`error: ${message}`);
-      return errorResponse(500, 'internal error');
-    },
-  });
+  const listener = getRequestListener(fetchWithBodies, { errorHandler: listenerErrorHandler(log) });
   const headersMs = options.headersTimeout * 1000;
   const timeouts = {
     headersTimeout: headersMs,
