@@ -3,23 +3,25 @@
  * receiver, so a transport can prepare its bytes once (a ready WebSocket frame, an SSE event)
  * and reuse them for every socket instead of redoing the work per receiver.
  */
-import { Preparable } from './prepared.ts';
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export type MessageData = string | Uint8Array;
 
-export class BrokerMessage extends Preparable {
+export class BrokerMessage {
   /** True for binary messages, false for text. */
   readonly binary: boolean;
   // Plain (TypeScript-private) fields rather than `#` ones: one of these is made per message, and
   // on JavaScriptCore (Bun) `#` fields cost more to set up.
   private _data: MessageData | undefined;
   private _bytes: Uint8Array | undefined = undefined;
+  // The first transport's prepared value sits in two fields: looking it up for every receiver
+  // must cost a comparison, not a Map probe. Further transports go to the map.
+  private _firstKey: object | undefined = undefined;
+  private _firstValue: unknown = undefined;
+  private _prepared: Map<object, unknown> | undefined = undefined;
 
   constructor(data: MessageData) {
-    super();
     this._data = data;
     this.binary = typeof data !== 'string';
   }
@@ -59,6 +61,26 @@ export class BrokerMessage extends Preparable {
     if (this._bytes) return this._bytes.byteLength;
     const data = this._data!;
     return typeof data === 'string' ? utf8Length(data) : data.byteLength;
+  }
+
+  /**
+   * Returns what `prepare` makes of this message for one kind of transport, computing it on the
+   * first call only. `key` should be a module-level constant of the transport, and `prepare` a
+   * module-level function (not a closure made per call: this runs once per receiver).
+   */
+  prepared<T>(key: object, prepare: (message: BrokerMessage) => T): T {
+    if (this._firstKey === key) return this._firstValue as T;
+    if (this._firstKey === undefined) {
+      const value = prepare(this);
+      this._firstKey = key;
+      this._firstValue = value;
+      return value;
+    }
+    const cache = (this._prepared ??= new Map());
+    if (cache.has(key)) return cache.get(key) as T;
+    const value = prepare(this);
+    cache.set(key, value);
+    return value;
   }
 }
 

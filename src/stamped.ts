@@ -12,7 +12,6 @@
  * same way; clients treat them as opaque strings.
  */
 import type { BrokerMessage } from './message.ts';
-import { Preparable } from './prepared.ts';
 
 /** Where a message sits in one topic's stream. */
 export interface StreamPosition {
@@ -65,8 +64,13 @@ export function parseStreamId(id: string): StreamPosition | undefined {
  * of it with `prepared`, as they do on the message itself: every subscriber of the stream gets
  * the same bytes.
  */
-export class StampedMessage extends Preparable implements StreamPosition {
+export class StampedMessage implements StreamPosition {
+  // The first transport's prepared value in two fields, as in BrokerMessage (one comparison per
+  // receiver, no Map probe).
   private _id: string | undefined = undefined;
+  private _firstKey: object | undefined = undefined;
+  private _firstValue: unknown = undefined;
+  private _prepared: Map<object, unknown> | undefined = undefined;
 
   constructor(
     readonly message: BrokerMessage,
@@ -75,11 +79,25 @@ export class StampedMessage extends Preparable implements StreamPosition {
     readonly offset: number,
     /** Publish time, ms since the epoch. */
     readonly time: number,
-  ) {
-    super();
-  }
+  ) {}
 
   get id(): string {
     return (this._id ??= formatStreamId(this.epoch, this.offset));
+  }
+
+  /** See `BrokerMessage.prepared`: `key` a module constant, `prepare` a module function. */
+  prepared<T>(key: object, prepare: (message: StampedMessage) => T): T {
+    if (this._firstKey === key) return this._firstValue as T;
+    if (this._firstKey === undefined) {
+      const value = prepare(this);
+      this._firstKey = key;
+      this._firstValue = value;
+      return value;
+    }
+    const cache = (this._prepared ??= new Map());
+    if (cache.has(key)) return cache.get(key) as T;
+    const value = prepare(this);
+    cache.set(key, value);
+    return value;
   }
 }

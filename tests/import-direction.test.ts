@@ -37,13 +37,6 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   client: [],
 };
 
-/**
- * Leaves that other leaves may load all the same: what the message classes share (one encoding
- * cache for `BrokerMessage` and `StampedMessage`). Such a file imports no leaf's values itself (the
- * rule above holds for it), so a leaf that loads it still stands alone.
- */
-const LEAF_BASES = ['src/prepared.ts'];
-
 /** Files outside `src/` that code may read as data (the version, from package.json). */
 const DATA_FILES = ['package.json'];
 
@@ -86,7 +79,7 @@ function directionViolations(files: Map<string, string>, exists: (path: string) 
     if (!from || DATA_FILES.includes(edge.to)) continue;
     else if (!exists(edge.to)) violations.push(`${where} imports a file that does not exist: ${what}`);
     else if (!to) violations.push(`${where} imports ${edge.to}, in a folder the table does not know`);
-    else if (from === 'leaf' && to === 'leaf' && !edge.typeOnly && !LEAF_BASES.includes(edge.to)) violations.push(`${where} leaf → leaf (values): ${what}`);
+    else if (from === 'leaf' && to === 'leaf' && !edge.typeOnly) violations.push(`${where} leaf → leaf (values): ${what}`);
     else if (from !== to && !MAY_IMPORT[from].includes(to)) violations.push(`${where} ${from} → ${to}: ${what}`);
   }
   return violations;
@@ -164,11 +157,10 @@ test('no value-import cycles in src/ and mod.ts (type-only imports are erased an
   assert.deepEqual(cycles, [], `cycles:\n${cycles.join('\n')}`);
 });
 
-test('the checks find what they look for: upward, leaf and unknown imports (not of a leaf base); cycles, not type-only ones', () => {
+test('the checks find what they look for: upward, leaf and unknown imports; cycles, not type-only ones', () => {
   const files = new Map([
     ['src/topic.ts', "import type { M } from './message.ts';\nimport { x } from './origin.ts';"],
-    ['src/message.ts', "import { Preparable } from './prepared.ts';"],
-    ['src/prepared.ts', ''],
+    ['src/message.ts', ''],
     ['src/origin.ts', ''],
     ['src/core/a.ts', "import { b } from './b.ts';\nexport { c } from '../app/c.ts';\nimport type { T } from '../engine/t.ts';"],
     ['src/core/b.ts', "import { a } from './a.ts';\nconst late = () => import('../adapters/x.ts');"],
