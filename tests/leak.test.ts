@@ -6,12 +6,12 @@
  *
  * The heap comes from the opt-in `/debug/heap` endpoint (BROKER_DEBUG_HEAP=1, node --expose-gc).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { request as httpRequest } from 'node:http';
-import { CLI, spawnBroker, waitForStats, type RunningServer } from './helpers/server.ts';
-import { MiB, assertAlive, assertNoStackTrace, heap } from './helpers/checks.ts';
+import { waitForStats } from './helpers/server.ts';
+import { MiB, debugHeapBroker, heap } from './helpers/checks.ts';
 
 const CYCLES = 20_000;
 const WARM_UP = 2_000;
@@ -24,22 +24,13 @@ const WORKERS = 32;
 const ALLOWED_GROWTH = 3 * MiB;
 
 describe('leak: 20,000 subscribe/close cycles', () => {
-  let server: RunningServer;
-
-  before(async () => {
-    server = await spawnBroker(process.execPath, ['--expose-gc', CLI, '-l', 'http://127.0.0.1:0'], { env: { BROKER_DEBUG_HEAP: '1' } });
-  });
-  after(async () => {
-    assertAlive(server);
-    assertNoStackTrace(server);
-    await server.stop();
-  });
+  const broker = debugHeapBroker();
 
   /** One subscriber's life; `i` picks the topic and how it ends. */
   function cycle(i: number): Promise<void> {
     const topic = `leak/${i % 97}/${i}`;
     return new Promise<void>((resolve, reject) => {
-      const socket = new WebSocket(`${server.wsUrl}/sub/${topic}`, { perMessageDeflate: false });
+      const socket = new WebSocket(`${broker().wsUrl}/sub/${topic}`, { perMessageDeflate: false });
       const timer = setTimeout(() => reject(new Error(`cycle ${i} stuck`)), 30_000);
       const done = () => {
         clearTimeout(timer);
@@ -66,7 +57,7 @@ describe('leak: 20,000 subscribe/close cycles', () => {
 
   /** POST on a connection of its own, closed after: no keep-alive sockets linger in the heap figure. */
   function publish(topic: string): void {
-    const request = httpRequest(`${server.httpUrl}/pub/${topic}`, { method: 'POST', agent: false, headers: { connection: 'close' } }, (response) => response.resume());
+    const request = httpRequest(`${broker().httpUrl}/pub/${topic}`, { method: 'POST', agent: false, headers: { connection: 'close' } }, (response) => response.resume());
     request.on('error', () => {});
     request.end(`to ${topic}`);
   }
@@ -82,6 +73,7 @@ describe('leak: 20,000 subscribe/close cycles', () => {
   }
 
   test('stats return to zero and the heap stays within a few MB', { timeout: 240_000 }, async () => {
+    const server = broker();
     await run(0, WARM_UP);
     await waitForStats(server, (s) => s.subscribers === 0 && s.connections === 0, 20_000);
     const start = await heap(server);

@@ -12,10 +12,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLI, nodeCli, spawnBroker, stats, waitForStats, type Launcher, type RunningServer } from './helpers/server.ts';
+import { nodeCli, stats, waitForStats, type Launcher, type RunningServer } from './helpers/server.ts';
 import { bunCli } from './helpers/runtimes.ts';
 import { open, type TestClient } from './helpers/ws-client.ts';
-import { MiB, assertAlive, assertNoStackTrace, heap, logLines, waitForOutput } from './helpers/checks.ts';
+import { MiB, assertAlive, assertNoStackTrace, debugHeapBroker, heap, logLines, waitForOutput } from './helpers/checks.ts';
 import { HeldRequest, oneByteChunks, postHead } from './helpers/held-request.ts';
 
 const T = { timeout: 60_000 };
@@ -23,18 +23,10 @@ const CHUNKS = 100_000;
 const BODIES = 4;
 
 describe('a chunked body of 100,000 1-byte chunks costs what its bytes cost (Node CLI, heap after GC)', () => {
-  let server: RunningServer;
-
-  before(async () => {
-    server = await spawnBroker(process.execPath, ['--expose-gc', CLI, '-l', 'http://127.0.0.1:0'], { env: { BROKER_DEBUG_HEAP: '1' } });
-  });
-  after(async () => {
-    assertAlive(server);
-    assertNoStackTrace(server);
-    await server.stop();
-  });
+  const broker = debugHeapBroker();
 
   it(`${BODIES} such bodies held open grow the heap by less than 8 MiB (it was ~21 MiB each); all of it is returned`, T, async () => {
+    const server = broker();
     const subscriber = await open(`${server.wsUrl}/sub/tiny`);
     // Warm-up: the first body of this kind, so what the runtime sets up once is in the baseline.
     const warm = await HeldRequest.send(server.httpUrl, Buffer.concat([Buffer.from(postHead(server.httpUrl, '/pub/tiny', { 'transfer-encoding': 'chunked' })), oneByteChunks(1000), Buffer.from('0\r\n\r\n')]));

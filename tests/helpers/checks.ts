@@ -4,7 +4,7 @@
  */
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunningServer } from './server.ts';
+import { CLI, spawnBroker, type RunningServer } from './server.ts';
 import { rawExchange, statusOf } from './raw-ws.ts';
 
 /**
@@ -100,4 +100,14 @@ export function serverForSuite(start: () => Promise<RunningServer>): () => Runni
     await server.stop();
   });
   return () => server!;
+}
+
+/**
+ * A Node CLI broker for a `describe` block whose heap a test can measure with `heap`: started with
+ * BROKER_DEBUG_HEAP=1 (the opt-in `/debug/heap` endpoint) and --expose-gc (a full GC before each
+ * figure, so what is measured is what is still held). Checked when the block ends, as
+ * `serverForSuite` does.
+ */
+export function debugHeapBroker(): () => RunningServer {
+  return serverForSuite(() => spawnBroker(process.execPath, ['--expose-gc', CLI, '-l', 'http://127.0.0.1:0'], { env: { BROKER_DEBUG_HEAP: '1' } }));
 }

@@ -13,20 +13,20 @@
  * its `idleTimeout` (10 s unless you set another), and an SSE stream is quiet between messages
  * and pings. `broker.websocket` is `hono/bun`'s handler (so your own `hono/bun` WebSocket routes
  * work beside the broker's) with Bun's native limits set from the broker's options, as the
- * standalone server sets them (serve.ts): `maxPayloadLength`, `backpressureLimit`, Bun's pings
- * (`sendPings`, `idleTimeout`), native pub/sub fan-out. Use them with one `Bun.serve`.
+ * standalone server sets them (websocket-handler.ts): `maxPayloadLength`, `backpressureLimit`,
+ * Bun's pings (`sendPings`, `idleTimeout`), native pub/sub fan-out. Use them with one `Bun.serve`.
  * `serveBroker` runs the broker on its own, as `bun run mod.ts` does.
  */
-import { websocket as honoWebSocket, upgradeWebSocket, type BunWebSocketData, type BunWebSocketHandler } from 'hono/bun';
+import { upgradeWebSocket, type BunWebSocketData, type BunWebSocketHandler } from 'hono/bun';
 import { createBroker } from '../../app/create-broker.ts';
-import { clock } from '../../app/sessions.ts';
 import { EVENT_STREAM_HEADERS } from '../../app/sse.ts';
 import { resolveOptions } from '../../options.ts';
 import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { mountInto, withShutdown, type HostApp, type MountInit, type MountedBroker } from '../mounted.ts';
-import { pingModeFor, pongReceived } from './liveness.ts';
-import { bunBackpressureLimit, nativeFanout } from './native-fanout.ts';
+import { pingModeFor } from './liveness.ts';
+import { nativeFanout } from './native-fanout.ts';
 import { bunTransport } from './session.ts';
+import { bunWebSocketHandler } from './websocket-handler.ts';
 
 export { serveBroker, ListenError, type RunningBroker } from './serve.ts';
 export type { MountInit, MountedBroker } from '../mounted.ts';
@@ -64,18 +64,7 @@ export function mountBroker(app: HostApp, path: string, init: MountInit = {}): B
   const pingMode = pingModeFor(limits.pingInterval);
   const fanout = nativeFanout(limits.maxBufferedBytes);
   const sessions = bunTransport(pingMode, fanout.transport);
-  const { broadcaster, handler } = fanout.broadcasterFor({
-    ...honoWebSocket,
-    maxPayloadLength: limits.maxMessageSize,
-    backpressureLimit: bunBackpressureLimit(limits.maxBufferedBytes, limits.maxMessageSize),
-    closeOnBackpressureLimit: false,
-    sendPings: true,
-    idleTimeout: pingMode.idleTimeout,
-    perMessageDeflate: false,
-    pong(socket) {
-      pongReceived(sessions.sessionOf(socket), (clock.now = Date.now()));
-    },
-  });
+  const { broadcaster, handler } = fanout.broadcasterFor(bunWebSocketHandler(limits, pingMode, sessions));
   const broker = createBroker({
     ...init,
     loadRedisTransport: init.loadRedisTransport ?? loadNodeRedisTransport,

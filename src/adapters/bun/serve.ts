@@ -1,26 +1,20 @@
 /**
  * The standalone broker on Bun: one `Bun.serve` per listen address with `hono/bun`'s WebSocket
- * handler and Bun's native limits set from the broker's options:
- * - `maxPayloadLength = maxMessageSize`: Bun closes a socket that sends a bigger frame with 1009
- *   before buffering it;
- * - `backpressureLimit` (`bunBackpressureLimit`), `closeOnBackpressureLimit: false`: the broker's
- *   own slow-consumer rule (close with 1013, counted) acts first, so Bun never drops a message for
- *   a receiver that is not being closed;
- * - subscribers on Bun's native pub/sub (`native-fanout.ts`): one `server.publish` per topic.
- * - `sendPings`/`idleTimeout` per `pingModeFor` (see liveness.ts).
+ * handler and Bun's native limits set from the broker's options (websocket-handler.ts), and
+ * subscribers on Bun's native pub/sub (`native-fanout.ts`): one `server.publish` per topic.
  * The lifecycle (listen errors, `*`, the cluster, shutdown) is src/serve's.
  */
 import { readFileSync } from 'node:fs';
-import { upgradeWebSocket, websocket, type BunWebSocketData } from 'hono/bun';
+import { upgradeWebSocket, type BunWebSocketData } from 'hono/bun';
 import type { CreateBrokerInit } from '../../app/create-broker.ts';
-import { clock } from '../../app/sessions.ts';
 import { serveOnRuntime, type RunningBroker, type ServeInput } from '../../serve/serve-on-runtime.ts';
 import type { BoundServer } from '../../serve/serve-runtime.ts';
-import { pingModeFor, pongReceived } from './liveness.ts';
+import { pingModeFor } from './liveness.ts';
 import { bunTransport } from './session.ts';
 import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { EVENT_STREAM_HEADERS } from '../../app/sse.ts';
-import { bunBackpressureLimit, nativeFanout } from './native-fanout.ts';
+import { nativeFanout } from './native-fanout.ts';
+import { bunWebSocketHandler } from './websocket-handler.ts';
 import { internalError } from './error-page.ts';
 import { debugHeapFromEnvironment } from './debug-heap.ts';
 
@@ -38,18 +32,7 @@ export function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
     const pingMode = pingModeFor(options.pingInterval);
     const fanout = nativeFanout(options.maxBufferedBytes);
     const sessions = bunTransport(pingMode, transport ?? fanout.transport);
-    const websocketHandler = {
-      ...websocket,
-      maxPayloadLength: options.maxMessageSize,
-      backpressureLimit: bunBackpressureLimit(options.maxBufferedBytes, options.maxMessageSize),
-      closeOnBackpressureLimit: false,
-      sendPings: true,
-      idleTimeout: pingMode.idleTimeout,
-      perMessageDeflate: false,
-      pong(socket) {
-        pongReceived(sessions.sessionOf(socket), (clock.now = Date.now()));
-      },
-    } satisfies Bun.WebSocketHandler<BunWebSocketData>;
+    const websocketHandler = bunWebSocketHandler(options, pingMode, sessions);
     return {
       upgradeWebSocket,
       transport: sessions.transport,

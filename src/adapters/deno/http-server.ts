@@ -18,18 +18,14 @@
  *
  * Usable on its own to serve any Hono app that mounts a broker (see serve-app.ts).
  */
-import { createServer, type IncomingMessage, type Server, type ServerOptions } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
-import { getRequestListener } from '@hono/node-server';
-import { errorResponse } from '../../app/context.ts';
 import { attachUpgrades } from '../node/upgrade.ts';
 import { answerClientErrors } from '../node/client-errors.ts';
-import { writeResponse } from '../node/raw-response.ts';
 import { dropSilentConnections } from '../node/silent-connections.ts';
-import { withIncomingBody } from '../node/incoming-body.ts';
+import { answerConnect, brokerRequestListener } from '../node/request-listener.ts';
 import type { AcceptGuard } from './descriptors.ts';
 import { assertMayListen } from './permissions.ts';
 
@@ -56,22 +52,7 @@ export interface AppServerOptions {
 /** A `node:http` server for `app`, its upgrades routed through `app` (not listening yet). */
 export function appServer(app: Hono, options: AppServerOptions): Server {
   const { log } = options;
-  // POST bodies read at a cost per socket read, not per chunk (node/incoming-body.ts): through
-  // node-server's own conversion a body of 1-byte chunks cost Deno ~14-20 µs a chunk, and four
-  // bodies of 100,000 such chunks outlasted a 5 s bodyTimeout on an idle machine.
-  const fetchWithBodies = (request: Request, env: unknown) => app.fetch(withIncomingBody(request, (env as { incoming?: IncomingMessage } | undefined)?.incoming), env);
-  const listener = getRequestListener(fetchWithBodies, {
-    errorHandler(error) {
-      const message = error instanceof Error ? error.message : String(error);
-      // What node-server could not turn into a Request (a Host that is not host[:port], say).
-      if (error instanceof Error && error.name === 'RequestError') {
-        log(`refused request: 400 ${message}`);
-        return errorResponse(400, `bad request (${message})`, { connection: 'close' });
-      }
-      log(`error: ${message}`);
-      return errorResponse(500, 'internal error');
-    },
-  });
+  const listener = brokerRequestListener(app.fetch, log);
   const headersMs = options.headersTimeout === undefined ? REQUEST_TIMEOUTS.headers : options.headersTimeout * 1000;
   const requestMs = options.bodyTimeout === undefined ? REQUEST_TIMEOUTS.request : headersMs + options.bodyTimeout * 1000;
   const timeouts: ServerOptions = {
@@ -82,10 +63,7 @@ export function appServer(app: Hono, options: AppServerOptions): Server {
   const server: Server = options.tls ? createHttpsServer({ ...timeouts, handshakeTimeout: headersMs, cert: options.tls.cert, key: options.tls.key }, listener) : createServer(timeouts, listener);
   answerClientErrors(server, log);
   dropSilentConnections(server, headersMs);
-  server.on('connect', (request: IncomingMessage, socket: Duplex) => {
-    socket.on('error', () => socket.destroy());
-    void writeResponse(socket, errorResponse(404, `no route for ${request.method} ${request.url}`));
-  });
+  answerConnect(server);
   attachUpgrades(app, [server], options);
   return server;
 }

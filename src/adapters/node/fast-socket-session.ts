@@ -150,24 +150,12 @@ export class FastSocketSession implements Session, Receiver {
   }
 
   deliver(message: BrokerMessage, _topic?: string): void {
-    const frame = message.prepared(SERVER_FRAME, serverFrame);
-    const pending = this.#pending;
-    if (pending === undefined) {
-      this.#pending = frame;
-      if (collecting.length === 0) process.nextTick(flushAll);
-      collecting.push(this);
-    } else if (Array.isArray(pending)) {
-      pending.push(frame);
-    } else {
-      this.#pending = [pending, frame];
-    }
-    this.#pendingBytes += frame.length;
-    this.#activeAt = clock.now;
+    this.enqueue(message.prepared(SERVER_FRAME, serverFrame));
   }
 
   /**
-   * Collects one ready frame, as `deliver` does (kept apart so the raw path above stays exactly
-   * as it is: the JSON sessions, fast-json-session.ts, come through here).
+   * Collects one ready frame for this turn's write: raw messages (`deliver` above) and the JSON
+   * sessions' envelopes (`FastJsonSocketSession`) alike. Small enough for the engines to inline.
    */
   enqueue(frame: Buffer): void {
     const pending = this.#pending;

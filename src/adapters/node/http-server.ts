@@ -11,46 +11,22 @@
  *   sees.
  *   A connection that sends nothing at all is closed at `headersTimeout` too
  *   (silent-connections.ts): Node's head timer starts only at the first byte.
- * - JSON refusals for requests node-server cannot turn into a fetch `Request` (a backslash in
- *   the path, `OPTIONS *`, an invalid Host): node-server answers those with an empty 400.
- * - POST bodies read a socket read at a time, not a parser chunk at a time (incoming-body.ts).
+ * - What request-listener.ts adds: POST bodies read a socket read at a time, JSON refusals for
+ *   requests node-server cannot turn into a fetch `Request`, a 404 for CONNECT.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TlsMaterial } from '../../serve/serve-runtime.ts';
-import type { Duplex } from 'node:stream';
-import { getRequestListener } from '@hono/node-server';
 import type { BrokerOptions } from '../../options.ts';
-import { errorResponse } from '../../app/context.ts';
-import { writeResponse } from './raw-response.ts';
-import { withIncomingBody } from './incoming-body.ts';
+import { answerConnect, brokerRequestListener, type AppFetch } from './request-listener.ts';
 import { dropSilentConnections } from './silent-connections.ts';
 
 /** How often Node looks for requests past their deadline: the timeouts' granularity. */
 const TIMEOUT_CHECK_MS = 1000;
 
-/** The app's `fetch`, given node-server's bindings (`incoming`, `outgoing`) as its env. */
-type AppFetch = (request: Request, env: { incoming: IncomingMessage }) => Response | Promise<Response>;
-
 /** The server for one listen address; with `tls` it speaks HTTPS (and WSS once upgrades are attached). */
 export function brokerHttpServer(fetch: AppFetch, options: BrokerOptions, log: (line: string) => void, tls?: TlsMaterial): Server {
-  // POST bodies read at a cost per socket read, not per chunk (incoming-body.ts).
-  const fetchWithBodies = (request: Request, env: unknown) => {
-    const bindings = env as { incoming: IncomingMessage };
-    return fetch(withIncomingBody(request, bindings.incoming), bindings);
-  };
-  const listener = getRequestListener(fetchWithBodies, {
-    errorHandler: (error) => {
-      const message = error instanceof Error ? error.message : String(error);
-      // node-server wraps what it could not read of the request as a RequestError.
-      if (error instanceof Error && error.name === 'RequestError') {
-        log(`refused request: 400 ${message}`);
-        return errorResponse(400, `bad request (${message})`, { connection: 'close' });
-      }
-      log(`error: ${message}`);
-      return errorResponse(500, 'internal error');
-    },
-  });
+  const listener = brokerRequestListener(fetch, log);
   const headersMs = options.headersTimeout * 1000;
   const timeouts = {
     headersTimeout: headersMs,
@@ -59,12 +35,7 @@ export function brokerHttpServer(fetch: AppFetch, options: BrokerOptions, log: (
   };
   // An https.Server is an http.Server as far as listening, upgrades and shutdown go.
   const server = tls ? (createHttpsServer({ ...timeouts, handshakeTimeout: headersMs, cert: tls.cert, key: tls.key }, listener) as unknown as Server) : createServer(timeouts, listener);
-  // Node hands CONNECT to a 'connect' listener and, without one, drops the socket unanswered.
-  // No route takes CONNECT: the 404 every other unknown method gets.
-  server.on('connect', (request: IncomingMessage, socket: Duplex) => {
-    socket.on('error', () => socket.destroy());
-    void writeResponse(socket, errorResponse(404, `no route for ${request.method} ${request.url}`));
-  });
+  answerConnect(server);
   dropSilentConnections(server, headersMs);
   return server;
 }
