@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: our broker against its baselines, every server in the same invocation, runs
  * alternating (each round runs every server once, in a rotating order), medians and ratios
- * printed as markdown tables. Never part of `npm test`.
+ * printed as markdown tables. Never part of `npm test`. A broker-only feature scenario
+ * (fanout-json, fanout-history, fanout-auth, idle-auth) runs in the same rounds as its plain one
+ * and its ratios are against that: the same broker, the same rounds.
  *
  *   npm run bench                       # the full set (about 15 minutes on 2 cores)
  *   npm run bench -- --quick            # one short round of each, for a quick look
@@ -438,18 +440,29 @@ async function main(): Promise<void> {
     const plain = PLAIN_OF[scenario];
     if (plain && !scenarios.includes(plain)) process.stderr.write(`${scenario} is compared with ${plain}, which this run leaves out: its ratios will be —\n`);
   }
+  for (const scenario of scenarios) results.set(scenario, new Map<string, Sample[]>());
+  // A feature scenario runs in the same rounds as its plain one (fanout-json, -history and -auth
+  // with fanout; idle-auth with idle), so a change in the machine's load between scenarios does
+  // not show up as the feature's cost.
+  const groups = new Map<ScenarioId, ScenarioId[]>();
   for (const scenario of scenarios) {
-    const byServer = new Map<string, Sample[]>();
-    results.set(scenario, byServer);
-    const servers = BROKER_ONLY.has(scenario) ? runnable.filter(isBroker) : runnable;
+    const plain = PLAIN_OF[scenario];
+    const root = plain && scenarios.includes(plain) ? plain : scenario;
+    if (!groups.has(root)) groups.set(root, []);
+    groups.get(root)!.push(scenario);
+  }
+  for (const group of groups.values()) {
     for (let round = 1; round <= settings.rounds; round++) {
-      // Rotate the order each round so no server always runs first (or right after another).
-      const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!);
-      for (const spec of order) {
-        const sample = await runOnce(scenario, spec, round);
-        if (!byServer.has(spec.id)) byServer.set(spec.id, []);
-        byServer.get(spec.id)!.push(sample);
-        process.stderr.write(`${scenario} round ${round} ${spec.id}: ${summary(scenario, sample)}\n`);
+      for (const scenario of rotate(group, round)) {
+        const byServer = results.get(scenario)!;
+        const servers = BROKER_ONLY.has(scenario) ? runnable.filter(isBroker) : runnable;
+        // Rotate the order each round so no server always runs first (or right after another).
+        for (const spec of rotate(servers, round)) {
+          const sample = await runOnce(scenario, spec, round);
+          if (!byServer.has(spec.id)) byServer.set(spec.id, []);
+          byServer.get(spec.id)!.push(sample);
+          process.stderr.write(`${scenario} round ${round} ${spec.id}: ${summary(scenario, sample)}\n`);
+        }
       }
     }
   }
@@ -474,6 +487,11 @@ async function main(): Promise<void> {
       child.once('exit', () => resolve());
     });
   }
+}
+
+/** The list started at a different place each round. */
+function rotate<T>(list: readonly T[], round: number): T[] {
+  return list.map((_, i) => list[(i + round - 1) % list.length]!);
 }
 
 function isBroker(spec: ServerSpec): boolean {
