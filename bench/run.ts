@@ -352,8 +352,9 @@ COLUMNS['few-topics'] = COLUMNS.fanout;
 
 const TITLES: Record<ScenarioId, () => string> = {
   fanout: () => `Fan-out: 1 publisher → ${fmtInt(settings.subscribers)} subscribers of a parent topic, ${settings.payload}-byte messages, as fast as a window of ${settings.window} in-flight messages allows`,
-  'fanout-json': () => `Fan-out with \`?format=json\` subscribers (each message a JSON envelope with its id), otherwise as fan-out; ratio against the same broker's raw fan-out`,
-  'fanout-history': () => `Fan-out with history kept (\`--history-size 1000\`), raw subscribers; ratio against the same broker's raw fan-out`,
+  'fanout-json': () =>
+    `Fan-out with \`?format=json\` subscribers (each message a JSON envelope with its id), otherwise as fan-out, window ${settings.window}; ratio against the same broker's raw fan-out`,
+  'fanout-history': () => `Fan-out with history kept (\`--history-size 1000\`), raw subscribers, window ${settings.window}; ratio against the same broker's raw fan-out`,
   'fanout-auth': () =>
     `Fan-out with auth on (\`--jwt-secret\`; every upgrade presents an HS256 token in \`Authorization: Bearer\`), raw subscribers, window ${settings.window}; ratio against the same broker's raw fan-out`,
   'fanout-rate': () => `Fan-out at a fixed ${fmtInt(settings.rate)} messages/s into ${fmtInt(settings.subscribers)} subscribers`,
