@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: our broker against its baselines, every server in the same invocation, runs
  * alternating (each round runs every server once, in a rotating order), medians and ratios
- * printed as markdown tables. Never part of `npm test`.
+ * printed as markdown tables. Never part of `npm test`. A broker-only feature scenario
+ * (fanout-json, fanout-history, fanout-auth, idle-auth) runs in the same rounds as its plain one
+ * and its ratios are against that: the same broker, the same rounds.
  *
  *   npm run bench                       # the full set (about 15 minutes on 2 cores)
  *   npm run bench -- --quick            # one short round of each, for a quick look
@@ -18,12 +20,15 @@
  * Scenarios: fanout (1 publisher → N subscribers of a parent topic, as fast as a window of
  * in-flight messages allows), fanout-json (the same with `?format=json` subscribers: each message
  * a JSON envelope with its id; brokers only), fanout-history (raw subscribers, the broker keeping
- * history: `--history-size 1000`; brokers only), latency-light (10 msg/s into N subscribers), latency-half (half the
- * runtime's naive baseline's peak rate), many-topics (subscribers on distinct topics, many
- * publishers), few-topics (the same traffic with only the targeted topics), idle (connections
- * held open: server memory per connection and connect time).
+ * history: `--history-size 1000`; brokers only), fanout-auth (the broker with `--jwt-secret`, every
+ * upgrade carrying a valid HS256 token in `Authorization: Bearer`; brokers only), latency-light
+ * (10 msg/s into N subscribers), latency-half (half the runtime's naive baseline's peak rate),
+ * many-topics (subscribers on distinct topics, many publishers), few-topics (the same traffic with
+ * only the targeted topics), idle (connections held open: server memory per connection and connect
+ * time), idle-auth (idle with auth on and a token on every upgrade; brokers only).
  */
 import { fork } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -71,15 +76,62 @@ const settings = {
   latencySeconds: quick ? 3 : 10,
 };
 
-type ScenarioId = 'fanout' | 'fanout-json' | 'fanout-history' | 'fanout-rate' | 'latency-light' | 'latency-half' | 'many-topics' | 'few-topics' | 'idle';
-const ALL_SCENARIOS: ScenarioId[] = ['fanout', 'fanout-json', 'fanout-history', ...(settings.rate > 0 ? (['fanout-rate'] as const) : []), 'latency-light', 'latency-half', 'many-topics', 'few-topics', 'idle'];
+type ScenarioId =
+  | 'fanout'
+  | 'fanout-json'
+  | 'fanout-history'
+  | 'fanout-auth'
+  | 'fanout-rate'
+  | 'latency-light'
+  | 'latency-half'
+  | 'many-topics'
+  | 'few-topics'
+  | 'idle'
+  | 'idle-auth';
+const ALL_SCENARIOS: ScenarioId[] = [
+  'fanout',
+  'fanout-json',
+  'fanout-history',
+  'fanout-auth',
+  ...(settings.rate > 0 ? (['fanout-rate'] as const) : []),
+  'latency-light',
+  'latency-half',
+  'many-topics',
+  'few-topics',
+  'idle',
+  'idle-auth',
+];
 /**
  * Broker features the baselines do not have: only brokers run these, and each is compared with
- * the same server's raw fan-out of this run (what the feature costs), not with a baseline.
+ * the same server's plain scenario of this run (what the feature costs), not with a baseline.
  */
-const BROKER_ONLY: ReadonlySet<ScenarioId> = new Set(['fanout-json', 'fanout-history']);
+const PLAIN_OF: Partial<Record<ScenarioId, ScenarioId>> = {
+  'fanout-json': 'fanout',
+  'fanout-history': 'fanout',
+  'fanout-auth': 'fanout',
+  'idle-auth': 'idle',
+};
+const BROKER_ONLY: ReadonlySet<ScenarioId> = new Set(Object.keys(PLAIN_OF) as ScenarioId[]);
+/**
+ * The auth scenarios' HMAC secret (the broker wants 32 characters or more) and the token every
+ * upgrade presents: HS256, made here with `node:crypto`, granting exactly the bench topics, with an
+ * `exp` as real tokens have (the broker then keeps one expiry timer per connection).
+ */
+const AUTH_SECRET = 'broker-hono bench secret, 40 characters';
+const AUTH_TOKEN = hs256({ sub: 'bench', exp: Math.floor(Date.now() / 1000) + 24 * 3600, broker: { sub: ['bench', 'idle'], pub: ['bench'] } }, AUTH_SECRET);
+const AUTH_HEADERS = { authorization: `Bearer ${AUTH_TOKEN}` };
 /** Extra broker flags a scenario runs with. */
-const SCENARIO_ARGS: Partial<Record<ScenarioId, string[]>> = { 'fanout-history': ['--history-size', '1000'] };
+const SCENARIO_ARGS: Partial<Record<ScenarioId, string[]>> = {
+  'fanout-history': ['--history-size', '1000'],
+  'fanout-auth': ['--jwt-secret', AUTH_SECRET],
+  'idle-auth': ['--jwt-secret', AUTH_SECRET],
+};
+
+function hs256(payload: Record<string, unknown>, secret: string): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signed = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`;
+  return `${signed}.${createHmac('sha256', secret).update(signed).digest('base64url')}`;
+}
 const scenarios = flags.scenarios ? (flags.scenarios.split(',') as ScenarioId[]) : ALL_SCENARIOS;
 
 const specs = [...serverSpecs(), ...(flags.compare ? compareSpecs(resolve(flags.compare)) : [])].filter((spec) => !flags.servers || flags.servers.split(',').includes(spec.id));
@@ -125,6 +177,8 @@ function planFor(scenario: ScenarioId, spec: ServerSpec, server: { host: string;
       return plan;
     case 'fanout-json':
       return { ...plan, subscribePath: '/sub/bench?format=json' };
+    case 'fanout-auth':
+      return { ...plan, headers: AUTH_HEADERS };
     case 'fanout-rate':
       return { ...plan, rate: settings.rate };
     case 'latency-light':
@@ -149,6 +203,8 @@ function planFor(scenario: ScenarioId, spec: ServerSpec, server: { host: string;
       return { ...planFor('many-topics', spec, server), subscribers: settings.publishers, localAddresses: 4 };
     case 'idle':
       return { ...plan, subscribers: settings.idle, subscribePath: '/sub/idle', publishers: 0, hold: true, localAddresses: 40, probes: 0 };
+    case 'idle-auth':
+      return { ...planFor('idle', spec, server), headers: AUTH_HEADERS };
   }
 }
 
@@ -259,6 +315,7 @@ const COLUMNS: Record<ScenarioId, Column[]> = {
   ],
   'fanout-json': [],
   'fanout-history': [],
+  'fanout-auth': [],
   'fanout-rate': [],
   'latency-light': [
     { title: 'p50 ms', value: (s) => median(s.map((x) => x.result?.latencyMs.p50 ?? Number.NaN)), format: fmtMs },
@@ -268,13 +325,26 @@ const COLUMNS: Record<ScenarioId, Column[]> = {
   'latency-half': [],
   'many-topics': [],
   'few-topics': [],
+  'idle-auth': [],
   idle: [
     { title: 'KB/connection', value: (s) => median(s.map((x) => (x.bytesPerConnection ?? Number.NaN) / 1024)), format: (v) => (Number.isFinite(v) ? v.toFixed(2) : '—'), ratio: true },
     { title: 'connect s', value: (s) => median(s.map((x) => (x.result?.connectMs ?? Number.NaN) / 1000)), format: (v) => (Number.isFinite(v) ? v.toFixed(2) : '—'), ratio: true },
   ],
 };
-COLUMNS['fanout-json'] = COLUMNS.fanout;
-COLUMNS['fanout-history'] = COLUMNS.fanout;
+// A feature's fan-out tables add deliveries per second of server CPU: on a shared machine the
+// server's share of the cores swings between runs, and this ratio swings less than throughput.
+COLUMNS['fanout-json'] = [
+  ...COLUMNS.fanout,
+  {
+    title: 'delivered per CPU-s',
+    value: (s) => median(s.map((x) => (x.result && x.serverCpu ? x.result.deliveredPerSecond / x.serverCpu : Number.NaN))),
+    format: fmtInt,
+    ratio: true,
+  },
+];
+COLUMNS['fanout-history'] = COLUMNS['fanout-json'];
+COLUMNS['fanout-auth'] = COLUMNS['fanout-json'];
+COLUMNS['idle-auth'] = COLUMNS.idle;
 COLUMNS['fanout-rate'] = COLUMNS['latency-light'];
 COLUMNS['latency-half'] = COLUMNS['latency-light'];
 COLUMNS['many-topics'] = COLUMNS.fanout;
@@ -282,21 +352,27 @@ COLUMNS['few-topics'] = COLUMNS.fanout;
 
 const TITLES: Record<ScenarioId, () => string> = {
   fanout: () => `Fan-out: 1 publisher → ${fmtInt(settings.subscribers)} subscribers of a parent topic, ${settings.payload}-byte messages, as fast as a window of ${settings.window} in-flight messages allows`,
-  'fanout-json': () => `Fan-out with \`?format=json\` subscribers (each message a JSON envelope with its id), otherwise as fan-out; ratio against the same broker's raw fan-out`,
-  'fanout-history': () => `Fan-out with history kept (\`--history-size 1000\`), raw subscribers; ratio against the same broker's raw fan-out`,
+  'fanout-json': () =>
+    `Fan-out with \`?format=json\` subscribers (each message a JSON envelope with its id), otherwise as fan-out, window ${settings.window}; ratio against the same broker's raw fan-out`,
+  'fanout-history': () => `Fan-out with history kept (\`--history-size 1000\`), raw subscribers, window ${settings.window}; ratio against the same broker's raw fan-out`,
+  'fanout-auth': () =>
+    `Fan-out with auth on (\`--jwt-secret\`; every upgrade presents an HS256 token in \`Authorization: Bearer\`), raw subscribers, window ${settings.window}; ratio against the same broker's raw fan-out`,
   'fanout-rate': () => `Fan-out at a fixed ${fmtInt(settings.rate)} messages/s into ${fmtInt(settings.subscribers)} subscribers`,
   'latency-light': () => `Latency at light load: 10 messages/s into ${fmtInt(settings.subscribers)} subscribers (publish → receive)`,
   'latency-half': () => `Latency at half of the naive baseline's peak rate (each runtime's own baseline), ${fmtInt(settings.subscribers)} subscribers`,
   'many-topics': () => `Many topics: ${fmtInt(settings.topics)} subscribers on distinct topics, ${settings.publishers} publishers (one subscriber each, up to ${settings.manyWindow} messages in flight each)`,
   'few-topics': () => `Few topics: the many-topics traffic with only its ${settings.publishers} targeted subscribers (compare: publish cost should not depend on the topic count)`,
   idle: () => `Idle connections: ${fmtInt(settings.idle)} subscribers held open (server memory growth per connection; time to connect them all)`,
+  'idle-auth': () =>
+    `Idle connections with auth on: ${fmtInt(settings.idle)} subscribers, each upgrade verifying an HS256 token (with \`exp\`: one expiry timer per connection); ratios against the same broker's idle`,
 };
 
 function table(scenario: ScenarioId): string {
   const columns = COLUMNS[scenario];
   const bySever = results.get(scenario) ?? new Map<string, Sample[]>();
   const header = ['server', 'runs'];
-  for (const column of columns) header.push(column.title, ...(column.ratio ? ['vs baseline'] : []));
+  const ratioTitle = PLAIN_OF[scenario] === 'fanout' ? 'vs raw fan-out' : PLAIN_OF[scenario] ? `vs ${PLAIN_OF[scenario]}` : 'vs baseline';
+  for (const column of columns) header.push(column.title, ...(column.ratio ? [ratioTitle] : []));
   const lines = [`### ${TITLES[scenario]()}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const spec of specs) {
     if (BROKER_ONLY.has(scenario) && !isBroker(spec)) continue;
@@ -306,8 +382,9 @@ function table(scenario: ScenarioId): string {
     }
     const samples = bySever.get(spec.id) ?? [];
     const ok = samples.filter((s) => s.result);
-    // A broker-only scenario's ratio is against the same server's raw fan-out.
-    const baselineSamples = BROKER_ONLY.has(scenario) ? results.get('fanout')?.get(spec.id) : bySever.get(spec.baseline ?? '');
+    // A broker-only scenario's ratio is against the same server's plain scenario (raw fan-out, idle).
+    const plain = PLAIN_OF[scenario];
+    const baselineSamples = plain ? results.get(plain)?.get(spec.id) : bySever.get(spec.baseline ?? '');
     const baseline = baselineSamples?.filter((s) => s.result) ?? [];
     const hasBaseline = BROKER_ONLY.has(scenario) || spec.baseline !== undefined;
     const cells = [spec.label, `${ok.length}${samples.length > ok.length ? ` (+${samples.length - ok.length} failed)` : ''}`];
@@ -361,17 +438,32 @@ async function main(): Promise<void> {
   process.stderr.write(`${command}\n${machine()}\n`);
   for (const spec of specs) if (spec.unavailable) process.stderr.write(`skipping ${spec.id}: ${spec.unavailable}\n`);
   for (const scenario of scenarios) {
-    const byServer = new Map<string, Sample[]>();
-    results.set(scenario, byServer);
-    const servers = BROKER_ONLY.has(scenario) ? runnable.filter(isBroker) : runnable;
+    const plain = PLAIN_OF[scenario];
+    if (plain && !scenarios.includes(plain)) process.stderr.write(`${scenario} is compared with ${plain}, which this run leaves out: its ratios will be —\n`);
+  }
+  for (const scenario of scenarios) results.set(scenario, new Map<string, Sample[]>());
+  // A feature scenario runs in the same rounds as its plain one (fanout-json, -history and -auth
+  // with fanout; idle-auth with idle), so a change in the machine's load between scenarios does
+  // not show up as the feature's cost.
+  const groups = new Map<ScenarioId, ScenarioId[]>();
+  for (const scenario of scenarios) {
+    const plain = PLAIN_OF[scenario];
+    const root = plain && scenarios.includes(plain) ? plain : scenario;
+    if (!groups.has(root)) groups.set(root, []);
+    groups.get(root)!.push(scenario);
+  }
+  for (const group of groups.values()) {
     for (let round = 1; round <= settings.rounds; round++) {
-      // Rotate the order each round so no server always runs first (or right after another).
-      const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!);
-      for (const spec of order) {
-        const sample = await runOnce(scenario, spec, round);
-        if (!byServer.has(spec.id)) byServer.set(spec.id, []);
-        byServer.get(spec.id)!.push(sample);
-        process.stderr.write(`${scenario} round ${round} ${spec.id}: ${summary(scenario, sample)}\n`);
+      for (const scenario of rotate(group, round)) {
+        const byServer = results.get(scenario)!;
+        const servers = BROKER_ONLY.has(scenario) ? runnable.filter(isBroker) : runnable;
+        // Rotate the order each round so no server always runs first (or right after another).
+        for (const spec of rotate(servers, round)) {
+          const sample = await runOnce(scenario, spec, round);
+          if (!byServer.has(spec.id)) byServer.set(spec.id, []);
+          byServer.get(spec.id)!.push(sample);
+          process.stderr.write(`${scenario} round ${round} ${spec.id}: ${summary(scenario, sample)}\n`);
+        }
       }
     }
   }
@@ -398,6 +490,11 @@ async function main(): Promise<void> {
   }
 }
 
+/** The list started at a different place each round. */
+function rotate<T>(list: readonly T[], round: number): T[] {
+  return list.map((_, i) => list[(i + round - 1) % list.length]!);
+}
+
 function isBroker(spec: ServerSpec): boolean {
   return spec.id.startsWith('broker-');
 }
@@ -406,7 +503,7 @@ function summary(scenario: ScenarioId, sample: Sample): string {
   if (sample.error) return `FAILED ${sample.error.split('\n')[0]}`;
   const r = sample.result!;
   const closes = Object.keys(r.closes).length ? ` closes ${JSON.stringify(r.closes)}` : '';
-  if (scenario === 'idle') return `${((sample.bytesPerConnection ?? 0) / 1024).toFixed(2)} KB/conn, connect ${(r.connectMs / 1000).toFixed(2)} s${closes}`;
+  if (scenario === 'idle' || scenario === 'idle-auth') return `${((sample.bytesPerConnection ?? 0) / 1024).toFixed(2)} KB/conn, connect ${(r.connectMs / 1000).toFixed(2)} s${closes}`;
   return `${fmtInt(r.deliveredPerSecond)} delivered/s (${fmtInt(r.publishedPerSecond)} published/s), p50 ${fmtMs(r.latencyMs.p50)} ms p99 ${fmtMs(r.latencyMs.p99)} ms, server CPU ${sample.serverCpu?.toFixed(2)}, loadgen CPU ${r.loadgenCpu.toFixed(2)}${closes}`;
 }
 

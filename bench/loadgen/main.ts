@@ -35,6 +35,8 @@ export interface LoadPlan {
   connectConcurrency: number;
   /** Idle mode: connect, report, and hold the connections until told to let go. */
   hold?: boolean;
+  /** Extra headers on every upgrade request, subscribers and publishers alike (auth: `authorization`). */
+  headers?: Record<string, string>;
 }
 
 export interface LoadResult {
@@ -86,6 +88,7 @@ export async function runLoad(plan: LoadPlan, hooks: LoadHooks = {}): Promise<Lo
     port: plan.port,
     path,
     localAddress: plan.localAddresses > 0 ? `127.0.0.${2 + (index % plan.localAddresses)}` : undefined,
+    headers: plan.headers,
   });
 
   const started = performance.now();

@@ -21,6 +21,8 @@ export interface SocketTarget {
   port: number;
   path: string;
   localAddress?: string;
+  /** Extra upgrade request headers (e.g. `Authorization: Bearer …`). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface ReaderEvents {
@@ -85,10 +87,11 @@ export class RawWebSocket {
       },
     });
     this.socket = socket;
+    const extra = target.headers ? Object.entries(target.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('') : '';
     socket.on('connect', () => {
       socket.write(
         `GET ${target.path} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\nUpgrade: websocket\r\n` +
-          `Connection: Upgrade\r\nSec-WebSocket-Key: ${UPGRADE_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          `Connection: Upgrade\r\nSec-WebSocket-Key: ${UPGRADE_KEY}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
       );
     });
     socket.on('error', (error) => {
