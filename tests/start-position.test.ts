@@ -173,7 +173,7 @@ describe('start position, two-node cluster (read from Redis)', () => {
  * message after it, in order, once (message n is at offset n + 1 of the fresh stream of `race`).
  */
 const MESSAGES = 3000;
-const SUBSCRIBERS = 12;
+const SUBSCRIBERS = 20;
 
 async function raceSubscribesAgainstPublishes(receivers: Endpoint[], sender: Endpoint): Promise<void> {
   const publisher = await open(`${sender.wsUrl}/pub/race/n`);
@@ -182,14 +182,15 @@ async function raceSubscribesAgainstPublishes(receivers: Endpoint[], sender: End
   const subscribers = [await open(`${receivers[0]!.wsUrl}/sub/race?format=json`)];
   await subscribers[0]!.waitFor(1);
   const publishing = (async () => {
-    for (let n = 0; n < MESSAGES; n += 50) {
-      for (let i = n; i < n + 50; i++) publisher.socket.send(String(i));
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    // Small batches back to back: the stream is never still, so some of it is always on its way.
+    for (let n = 0; n < MESSAGES; n += 5) {
+      for (let i = n; i < n + 5; i++) publisher.socket.send(String(i));
+      await new Promise((resolve) => setTimeout(resolve, 1));
     }
     await publisher.ping();
   })();
   for (let i = 1; i < SUBSCRIBERS; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 30));
+    await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 15));
     subscribers.push(await open(`${receivers[i % receivers.length]!.wsUrl}/sub/race?format=json`));
   }
   await publishing;
