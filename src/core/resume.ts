@@ -68,11 +68,8 @@ export function resume(
       return;
     }
     if (answer.gap) receiver.deliverGap?.(answer.gap);
-    let last = parseStreamId(since ?? '');
-    if (since === undefined) {
-      last = answer.position ?? fallback;
-      if (last) receiver.deliverPosition?.({ topic, id: formatStreamId(last.epoch, last.offset) });
-    }
+    const last = since === undefined ? (answer.position ?? fallback) : parseStreamId(since);
+    if (since === undefined && last) receiver.deliverPosition?.({ topic, id: formatStreamId(last.epoch, last.offset) });
     send(host, { topic, receiver, entries: answer.entries, next: 0, last, later });
   };
   if (recovery instanceof Promise) void recovery.then((answer) => start(answer, true));
