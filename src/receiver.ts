@@ -3,7 +3,7 @@
  * in-process callback. Transports implement this; the core never sees runtime socket types.
  */
 import type { BrokerMessage, MessageData } from './message.ts';
-import type { StampedMessage, StreamGap } from './stamped.ts';
+import type { StampedMessage, StartPosition, StreamGap } from './stamped.ts';
 
 export interface Receiver {
   /**
@@ -20,6 +20,11 @@ export interface Receiver {
   deliverStamped?(message: StampedMessage): void;
   /** A resuming subscriber's gap notice (stamped.ts), handed over before anything else. */
   deliverGap?(gap: StreamGap): void;
+  /**
+   * A subscriber that wants ids and gave no `since`: where it starts (stamped.ts), handed over
+   * before any message, so that a cut before its first message can still be resumed.
+   */
+  deliverPosition?(position: StartPosition): void;
   /** Bytes accepted by `deliver` but not yet handed to the network. */
   bufferedAmount(): number;
   /** Close with a WebSocket close code (SSE streams just end). */

@@ -6,7 +6,8 @@
  *
  * An id is `EPOCH-OFFSET`: `EPOCH` names one life of one topic's stream (1 to 32 of `0-9a-z`,
  * new after a restart, after Redis lost the history, or once a quiet topic's history expired
- * and was forgotten), `OFFSET` counts from 1 within it. Ids of one epoch are ordered by offset,
+ * and was forgotten), `OFFSET` counts from 1 within it (`EPOCH-0`, a start position, names the
+ * start of an epoch with no message yet). Ids of one epoch are ordered by offset,
  * and consecutive offsets mean consecutive messages, so the broker can say exactly how many
  * messages a resuming subscriber missed. The memory engine and the Redis engine make ids the
  * same way; clients treat them as opaque strings.
@@ -44,7 +45,20 @@ export interface StreamGap {
   readonly until?: string;
 }
 
-const ID_PATTERN = /^([0-9a-z]{1,32})-([1-9][0-9]{0,15})$/;
+/**
+ * Where a subscription that asked for no `since` starts (`Receiver.deliverPosition`): the id of
+ * the last message of its topic's stream when it was attached. Every message after it reaches
+ * the subscriber, none at or before it does, so a subscriber cut before its first message resumes
+ * from here. Offset 0 (`EPOCH-0`) means the epoch has no message yet.
+ */
+export interface StartPosition {
+  /** The subscription's topic. */
+  readonly topic: string;
+  readonly id: string;
+}
+
+// Offset 0 is a start position's in a stream that has no message yet (see StartPosition).
+const ID_PATTERN = /^([0-9a-z]{1,32})-(0|[1-9][0-9]{0,15})$/;
 
 export function formatStreamId(epoch: string, offset: number): string {
   return `${epoch}-${offset}`;

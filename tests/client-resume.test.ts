@@ -106,11 +106,9 @@ describe('resume through a connection cut every few hundred ms, history large en
     });
   }
 
-  // Known bug (issue 13, open): a fresh subscription cut before its first message reconnects with
-  // no id to resume from, and what was published meanwhile is lost without a gap notice (seen once
-  // on a loaded machine: first message 11). The fix is a position frame when a JSON subscription
-  // opens. Until then this case still runs and reports, as a todo.
-  it('two-node cluster, each reconnect on the other node: all 10,000 exactly once, in order', { todo: 'a subscription cut before its first message has no position to resume from' }, async () => {
+  // A subscription cut before its first message resumes from its start position (the position
+  // frame), so nothing published meanwhile is lost (issue 13).
+  it('two-node cluster, each reconnect on the other node: all 10,000 exactly once, in order', async () => {
     const cluster = (await start(twoNodeCluster, ['-m', 'production', '--history-size', String(MESSAGES)])) as ClusterServer;
     const run = await subscribeThroughCuts([cluster.httpUrl, cluster.sending.httpUrl], cluster.sending.httpUrl, [20, 200]);
     assertEveryMessageOnceInOrder(run);

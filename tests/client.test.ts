@@ -54,6 +54,7 @@ describe('client against a broker', () => {
     assert.ok(Math.abs(got[0]!.meta.time - Date.now()) < 5000);
     assert.deepEqual(looped, got);
     assert.equal(subscription.lastId, got[1]!.meta.id);
+    assert.deepEqual(looped.map((m) => m.meta.id.split('-')[1]), ['1', '2'], 'the start position is not a message');
     subscription.close();
     await loop; // close() ends the loop
     assert.equal(subscription.closed, true);
@@ -64,6 +65,9 @@ describe('client against a broker', () => {
     const first: Message[] = [];
     let subscription!: ReturnType<typeof broker.subscribe>;
     await opened((onStatus) => (subscription = broker.subscribe('resume', (data, meta) => first.push({ data, meta }), { onStatus })));
+    // Before any message, its resume point is its start position: offset 0 of resume's new stream.
+    await waitUntil('the start position', () => subscription.lastId !== undefined);
+    assert.match(subscription.lastId!, /^[0-9a-z]+-0$/);
     await broker.publish('resume', 'm1');
     await waitUntil('m1', () => first.length === 1);
     subscription.close();
@@ -196,6 +200,34 @@ describe('client, what it sends where', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(ScriptedSocket.made.length, count, 'closed: no reconnecting');
     assert.equal(subscription.closed, true);
+  });
+
+  it('a fresh subscription takes its start position as its resume point, never over an id, and never as a message', async () => {
+    ScriptedSocket.made = [];
+    const broker = createClient('http://localhost:1', { WebSocket: ScriptedSocket, reconnect: { initialDelayMs: 1, maxDelayMs: 1 } });
+    const handled: unknown[] = [];
+    const subscription = broker.subscribe('t', (data) => handled.push(data));
+    const looped: Message[] = [];
+    const loop = (async () => {
+      for await (const message of subscription) looped.push(message);
+    })();
+    await waitUntil('a socket', () => ScriptedSocket.made.length === 1);
+    assert.equal(ScriptedSocket.made[0]!.url, 'ws://localhost:1/sub/t?format=json');
+    ScriptedSocket.made[0]!.open();
+    ScriptedSocket.made[0]!.feed({ type: 'position', topic: 't', id: 'e2-0' });
+    assert.equal(subscription.lastId, 'e2-0');
+    ScriptedSocket.made[0]!.cut(); // before its first message
+    await waitUntil('a second socket', () => ScriptedSocket.made.length === 2);
+    assert.equal(ScriptedSocket.made[1]!.url, 'ws://localhost:1/sub/t?format=json&since=e2-0');
+    ScriptedSocket.made[1]!.open();
+    ScriptedSocket.made[1]!.feed({ id: 'e2-1', topic: 't', data: 'one', time: 1 });
+    // A stray position after a message (the broker sends none on a resume) does not move it back.
+    ScriptedSocket.made[1]!.feed({ type: 'position', topic: 't', id: 'e2-0' });
+    assert.equal(subscription.lastId, 'e2-1');
+    broker.close();
+    await loop;
+    assert.deepEqual(handled, ['one'], 'the handler never sees a position');
+    assert.deepEqual(looped.map((m) => m.data), ['one'], 'nor does a for-await loop');
   });
 
   it('backs off exponentially with jitter while connections fail, and starts over once one opens', async () => {

@@ -36,8 +36,10 @@ test('ids from Redis resume on any node; Redis down: local ids and "unavailable"
   const subscriber = await open(`${a!.wsUrl}/sub/news?format=json`);
   await post(a!, '/pub/news', 'one');
   await post(b!, '/pub/news/x', 'two');
-  const [one, two] = (await subscriber.waitFor(2)).map((m) => json(m.data));
+  const [position, one, two] = (await subscriber.waitFor(3)).map((m) => json(m.data));
   assert.deepEqual([one!.data, two!.data, epochOf(two!.id)], ['one', 'two', epochOf(one!.id)]);
+  // First, where it started: news had no stream in Redis, so one was made for the position.
+  assert.deepEqual(position, { type: 'position', topic: 'news', id: `${epochOf(one!.id)}-0` });
 
   // An SSE subscriber on node B resumes from an id node A handed out.
   const sse = await openSse(`${b!.httpUrl}/sub/news?format=json`, { 'last-event-id': String(one!.id) });
@@ -48,7 +50,7 @@ test('ids from Redis resume on any node; Redis down: local ids and "unavailable"
   await redis.kill();
   await waitUntil('node A to notice', async () => (await health(a!)).status === 503, 15_000);
   await post(a!, '/pub/news', 'three, Redis down');
-  const three = json((await subscriber.waitFor(3))[2]!.data);
+  const three = json((await subscriber.waitFor(4))[3]!.data);
   assert.equal(three.data, 'three, Redis down', "the node's own subscribers still get its publishes");
   assert.notEqual(epochOf(three.id), epochOf(one!.id), 'with an id of the node, not of Redis');
   const whileDown = await open(`${a!.wsUrl}/sub/news?format=json&since=${String(two!.id)}`);
@@ -58,7 +60,7 @@ test('ids from Redis resume on any node; Redis down: local ids and "unavailable"
   await redis.start();
   await Promise.all([waitHealthy(a!), waitHealthy(b!)]);
   await post(b!, '/pub/news', 'four, Redis back');
-  const four = json((await subscriber.waitFor(4))[3]!.data);
+  const four = json((await subscriber.waitFor(5))[4]!.data);
   assert.equal(four.data, 'four, Redis back');
   assert.notEqual(epochOf(four.id), epochOf(one!.id), 'Redis lost the history: a new epoch');
   const after = await open(`${b!.wsUrl}/sub/news?format=json&since=${String(two!.id)}`);

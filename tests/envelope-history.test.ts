@@ -58,7 +58,7 @@ for (const [name, launch] of LAUNCHERS) {
       const before = Date.now();
       await post(server, '/pub/wong/amy', 'hello "amy"\n');
       await post(server, '/pub/wong', new Uint8Array([0, 1, 254, 255]), true);
-      const [text, binary] = await subscriber.waitFor(2);
+      const [position, text, binary] = await subscriber.waitFor(3);
       assert.equal(text!.binary, false);
       assert.equal(binary!.binary, false, 'binary messages come as text frames too (base64)');
       const first = json(text!.data);
@@ -68,6 +68,9 @@ for (const [name, launch] of LAUNCHERS) {
       assert.deepEqual(Object.keys(second), ['id', 'topic', 'base64', 'time']);
       assert.deepEqual({ topic: second.topic, base64: second.base64 }, { topic: 'wong', base64: 'AAH+/w==' });
       assert.match(first.id, ID);
+      // First of all, where the subscription starts: wong's stream had nothing yet, so offset 0
+      // of the epoch its first message then has.
+      assert.deepEqual(json(position!.data), { type: 'position', topic: 'wong', id: `${first.id.split('-')[0]}-0` });
       assert.equal(second.id.split('-')[0], first.id.split('-')[0], 'one epoch for the stream of wong');
       assert.equal(Number(second.id.split('-')[1]), Number(first.id.split('-')[1]) + 1, 'consecutive offsets');
       assert.ok(first.time >= before - 1000 && first.time <= Date.now() + 1000, `time ${first.time}`);
@@ -81,7 +84,9 @@ for (const [name, launch] of LAUNCHERS) {
       const server = await start();
       const first = await open(`${server.wsUrl}/sub/resume?format=json`);
       await post(server, '/pub/resume/a', 'm1');
-      const since = json((await first.waitFor(1))[0]!.data).id;
+      const [position, m1] = (await first.waitFor(2)).map((m) => json(m.data));
+      const since = m1!.id;
+      assert.deepEqual(position, { type: 'position', topic: 'resume', id: `${since.split('-')[0]}-0` });
       first.close();
       for (let i = 2; i <= 8; i++) await post(server, '/pub/resume/a', `m${i}`);
       const epoch = since.split('-')[0];

@@ -299,7 +299,14 @@ describe('a replay answered later (as from Redis)', () => {
         stamp: () => RELAYED,
         recover: (topic, since) =>
           new Promise<Recovery>((resolve) =>
-            pending.push(() => resolve({ entries: [stamp(topic, 'h4', 4), stamp(topic, 'h5', 5)], gap: { topic, since, reason: 'trimmed', missed: 1, until: 'e-3' } })),
+            pending.push(() =>
+              resolve(
+                since === undefined
+                  ? // From the current end: Redis's last offset when the read ran.
+                    { entries: [], position: { epoch: 'e', offset: 5 } }
+                  : { entries: [stamp(topic, 'h4', 4), stamp(topic, 'h5', 5)], gap: { topic, since, reason: 'trimmed', missed: 1, until: 'e-3' } },
+              ),
+            ),
           ),
       };
     };

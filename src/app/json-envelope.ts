@@ -5,14 +5,16 @@
  * {"id":"k3x9a2-17","topic":"wong/amy","data":"hello","time":1718000000123}
  * {"id":"k3x9a2-18","topic":"wong/amy","base64":"AAEC/w==","time":1718000000130}
  * {"type":"gap","topic":"wong","since":"k3x9a2-2","reason":"trimmed","missed":12,"until":"k3x9a2-14"}
+ * {"type":"position","topic":"wong","id":"k3x9a2-16"}
  * ```
+ * The position frame is the first a subscriber without `since` gets (stamped.ts, StartPosition).
  *
  * A subscriber's ids are positions in its topic's stream (stamped.ts) and can be resumed from;
  * a bus peer's or a puller's are this process's own, unique and ordered but not for resuming.
  * Each text is made once per message and shared by every receiver (`prepared`).
  */
 import type { BrokerMessage } from '../message.ts';
-import type { StampedMessage, StreamGap } from '../stamped.ts';
+import type { StampedMessage, StartPosition, StreamGap } from '../stamped.ts';
 import { formatStreamId } from '../stamped.ts';
 import { newEpoch } from '../core/epochs.ts';
 import { toBase64 } from './base64.ts';
@@ -43,6 +45,10 @@ export function localJson(message: BrokerMessage, topic: string): string {
 
 function localEnvelope(message: BrokerMessage): string {
   return envelope(formatStreamId(LOCAL_EPOCH, ++localCount), localTopic, message, Date.now());
+}
+
+export function positionJson(position: StartPosition): string {
+  return `{"type":"position","topic":${JSON.stringify(position.topic)},"id":"${position.id}"}`;
 }
 
 export function gapJson(gap: StreamGap): string {

@@ -172,7 +172,9 @@ function rawByteLength(data: unknown): number {
 
 const ROLES: Record<RouteKind, Role> = {
   sub: {
-    attach: (ctx, receiver, topic, since) => (since === undefined ? ctx.core.subscribeValidTopic(topic, receiver) : ctx.core.subscribeFrom(topic, receiver, since)),
+    // A JSON subscriber (it wants ids) without `since` is told its start position first.
+    attach: (ctx, receiver, topic, since) =>
+      since === undefined && !receiver.deliverStamped ? ctx.core.subscribeValidTopic(topic, receiver) : ctx.core.subscribeFrom(topic, receiver, since),
     // detach() also covers a subscriber already dropped as a slow consumer.
     detach: (ctx, receiver) => ctx.core.detach(receiver),
   },

@@ -7,7 +7,7 @@ import type { WSContext } from 'hono/ws';
 import type { BrokerMessage, MessageData } from '../message.ts';
 import { clock, type Session } from './sessions.ts';
 import type { SessionOptions, SocketTransport } from './transport.ts';
-import { gapJson, localJson, STAMPED_JSON, stampedJson } from './json-envelope.ts';
+import { gapJson, localJson, positionJson, STAMPED_JSON, stampedJson } from './json-envelope.ts';
 
 interface RawWithBuffered {
   bufferedAmount?: number;
@@ -89,6 +89,7 @@ function sendEnvelopes(session: Session, ws: WSContext): void {
   receiver.deliver = (message, topic) => send(localJson(message, topic));
   receiver.deliverStamped = (message) => send(message.prepared(STAMPED_JSON, stampedJson));
   receiver.deliverGap = (gap) => send(gapJson(gap));
+  receiver.deliverPosition = (position) => send(positionJson(position));
 }
 
 /** Normalises what runtimes put in a message event into text or bytes. */

@@ -10,7 +10,13 @@
  *
  * event: gap
  * data: {"type":"gap","topic":"wong","since":"k3x9a2-2","reason":"trimmed","missed":12}
+ *
+ * id: k3x9a2-16
  * ```
+ * The last block, first on a stream opened without an id to resume from, is its start position
+ * (stamped.ts, StartPosition): an `id:` field and no `data:`, which per the HTML spec sets
+ * `EventSource.lastEventId` and dispatches nothing, so a stream cut before its first message
+ * reconnects with `Last-Event-ID` and resumes from there (no handler sees a non-message).
  * Without any of those the events are exactly as before (sse.ts), with no id.
  */
 import type { Receiver } from '../receiver.ts';
@@ -35,6 +41,7 @@ export function withIds(receiver: Receiver, json: boolean, write: (bytes: Uint8A
     ? (message) => write(message.prepared(SSE_JSON, jsonEvent))
     : (message) => write(message.prepared(SSE_WITH_ID, rawEventWithId));
   receiver.deliverGap = (gap) => write(encoder.encode(`event: gap\ndata: ${gapJson(gap)}\n\n`));
+  receiver.deliverPosition = (position) => write(encoder.encode(`id: ${position.id}\n\n`));
 }
 
 function jsonEvent(message: StampedMessage): Uint8Array {

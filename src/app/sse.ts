@@ -144,9 +144,11 @@ class EventStreamSession implements Session {
     if (sseWantsIds(stream.json, stream.since, ctx.options.historySize)) {
       // Envelopes escape line breaks (at most twice the payload): their own size is their weight.
       withIds(this.receiver, stream.json, (bytes) => this.#write(bytes, bytes.byteLength));
+      // Without `since` too: its start position goes out first (sse-ids.ts).
+      ctx.core.subscribeFrom(topic, this.receiver, stream.since);
+    } else {
+      ctx.core.addTopicSubscriber(topic, this.receiver);
     }
-    if (stream.since !== undefined) ctx.core.subscribeFrom(topic, this.receiver, stream.since);
-    else ctx.core.addTopicSubscriber(topic, this.receiver);
     if (signal?.aborted) this.#end();
     else signal?.addEventListener('abort', this.#onAbort, { once: true });
   }

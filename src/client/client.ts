@@ -21,7 +21,7 @@
 import { readFrame } from './envelope.ts';
 import { MessageStream } from './message-stream.ts';
 import { ReconnectingSocket } from './reconnecting-socket.ts';
-import type { BusOptions, ClientOptions, Data, MessageHandler, PullOptions, SubscribeOptions, WebSocketConstructor } from './types.ts';
+import type { BusOptions, ClientOptions, Data, Gap, MessageHandler, PullOptions, SubscribeOptions, WebSocketConstructor } from './types.ts';
 
 /** A subscription: its messages, `lastId`, `close()`. */
 export type Subscription = MessageStream;
@@ -75,10 +75,15 @@ class BrokerClient implements Client {
     const stream = new MessageStream(topic, handler);
     stream.lastId = options.since;
     const query = (): Record<string, string> => (stream.lastId === undefined ? {} : { since: stream.lastId });
-    this.#connect(stream, 'sub', query, options.onStatus, (gap) => {
-      // Cut off again before anything else arrives, resume after what is known lost.
-      if (gap.until !== undefined) stream.lastId = gap.until;
-      options.onGap?.(gap);
+    this.#connect(stream, 'sub', query, options.onStatus, {
+      gap: (gap) => {
+        // Cut off again before anything else arrives, resume after what is known lost.
+        if (gap.until !== undefined) stream.lastId = gap.until;
+        options.onGap?.(gap);
+      },
+      // Sent only to a connection opened without an id: cut before its first message, it resumes
+      // from where it started instead of losing what was published meanwhile. Never over an id.
+      position: (id) => void (stream.lastId ??= id),
     });
     return stream;
   }
@@ -114,7 +119,7 @@ class BrokerClient implements Client {
     kind: 'sub' | 'bus' | 'pull',
     query: () => Record<string, string>,
     onStatus: SubscribeOptions['onStatus'],
-    onGap?: SubscribeOptions['onGap'],
+    resuming?: { gap(gap: Gap): void; position(id: string): void },
   ): ReconnectingSocket {
     const socket = new ReconnectingSocket(
       this.#WebSocket,
@@ -128,7 +133,8 @@ class BrokerClient implements Client {
         text: (text) => {
           const frame = readFrame(text);
           if (frame?.kind === 'message') stream.push(frame.message);
-          else if (frame?.kind === 'gap') onGap?.(frame.gap);
+          else if (frame?.kind === 'gap') resuming?.gap(frame.gap);
+          else if (frame?.kind === 'position') resuming?.position(frame.id);
         },
         status: onStatus,
       },

@@ -1,9 +1,11 @@
 /**
- * Reads the broker's JSON frames (`?format=json`): a message envelope or a gap notice.
+ * Reads the broker's JSON frames (`?format=json`): a message envelope, a gap notice, or a
+ * subscription's start position (`{"type":"position","topic":…,"id":…}`, first on a connection
+ * opened without `since`: where to resume if it is cut before its first message).
  */
 import type { Gap, Message } from './types.ts';
 
-export type Frame = { kind: 'message'; message: Message } | { kind: 'gap'; gap: Gap };
+export type Frame = { kind: 'message'; message: Message } | { kind: 'gap'; gap: Gap } | { kind: 'position'; id: string };
 
 /** The frame in `text`, or undefined for anything else (never throws). */
 export function readFrame(text: string): Frame | undefined {
@@ -26,6 +28,7 @@ export function readFrame(text: string): Frame | undefined {
     };
     return { kind: 'gap', gap };
   }
+  if (frame.type === 'position') return typeof frame.id === 'string' ? { kind: 'position', id: frame.id } : undefined;
   if (typeof frame.id !== 'string' || typeof frame.topic !== 'string') return undefined;
   const binary = typeof frame.base64 === 'string';
   const data = binary ? fromBase64(frame.base64 as string) : frame.data;

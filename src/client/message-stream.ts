@@ -12,7 +12,10 @@ interface Reader {
 }
 
 export class MessageStream implements AsyncIterable<Message> {
-  /** The id of the last message received (where a subscription resumes). */
+  /**
+   * The id of the last message received (where a subscription resumes); before the first one,
+   * where the subscription started (the broker's position frame), or the `since` it was given.
+   */
   lastId: string | undefined;
   #readers = new Set<Reader>();
   #closed = false;

@@ -9,6 +9,7 @@
  */
 import { ancestors, parseTopic, type TopicLimits } from '../topic.ts';
 import { BrokerMessage, type MessageData } from '../message.ts';
+import { formatStreamId } from '../stamped.ts';
 import { receiverFor, type Receiver, type Subscriber } from '../receiver.ts';
 import { Counters, type BrokerStats } from './counters.ts';
 import { Delivery } from './delivery.ts';
@@ -110,6 +111,7 @@ export class BrokerCore {
       attach: (topic, receiver) => this.subscribeValidTopic(topic, receiver, true),
       attached: (receiver) => this.#attachments.has(receiver),
       promote: (topic, receiver) => this.#subscriptions.promote(topic, receiver),
+      localPosition: (topic) => this.#subscriptions.position(topic),
     };
   }
 
@@ -150,10 +152,21 @@ export class BrokerCore {
    * (`deliverGap`), then gets what the topic's stream holds after `since`, then everything
    * published from then on, each message once and in stream order. It is attached at once and
    * what reaches it while its replay is read waits (Delivery.hold), so nothing falls in between.
+   *
+   * `since` undefined: from now on, but first told where it starts (`deliverPosition`): the id of
+   * the stream's last message, every message after which reaches it and none before, so a
+   * subscriber cut before its first message resumes from there (resume.ts).
    */
-  subscribeFrom(name: string, receiver: Receiver, since: string): void {
+  subscribeFrom(name: string, receiver: Receiver, since: string | undefined): void {
     if (!this.#engine.recover) {
       // No history: nothing to replay; the topic's own positions tell what was missed.
+      if (since === undefined) {
+        // Attached first so that the topic counts; nothing can be published in between.
+        this.subscribeValidTopic(name, receiver);
+        const position = this.#subscriptions.position(name);
+        if (position) receiver.deliverPosition?.({ topic: name, id: formatStreamId(position.epoch, position.offset) });
+        return;
+      }
       const { gap } = this.#subscriptions.recover(name, since);
       if (gap) receiver.deliverGap?.(gap);
       this.subscribeValidTopic(name, receiver);

@@ -31,7 +31,7 @@
  */
 import type { BrokerMessage } from '../message.ts';
 import type { Receiver } from '../receiver.ts';
-import type { StampedMessage, StreamGap } from '../stamped.ts';
+import type { StampedMessage, StreamGap, StreamPosition } from '../stamped.ts';
 import type { ByteBudget } from './byte-budget.ts';
 import type { PushResult } from './push-pull.ts';
 
@@ -63,8 +63,12 @@ export interface Engine {
    * (as the client sent it), oldest first, and the gap when it cannot cover all of it. Never
    * rejects. The core calls it once the subscriber is attached and buffers what is delivered
    * to it meanwhile, so an engine may answer later (Redis) without a seam.
+   *
+   * `since` undefined: a subscription from the current end. Nothing to replay; `position` is the
+   * stream's last position as read after the subscriber was attached (a stream with no epoch is
+   * given one, at offset 0), or absent when it cannot be read.
    */
-  recover?(topic: string, since: string): Recovery | Promise<Recovery>;
+  recover?(topic: string, since: string | undefined): Recovery | Promise<Recovery>;
   /** What the engine's history holds in this process (for `/stats`). */
   historyStats?(): HistoryStats;
   /** A bus message was sent on this node and delivered locally: carry it to the other nodes. */
@@ -100,6 +104,8 @@ export interface Recovery {
   readonly entries: readonly StampedMessage[];
   /** Set when messages after the id were lost; the subscriber hears it before anything else. */
   readonly gap?: StreamGap;
+  /** A recovery from the current end (no `since`): the stream's last position. */
+  readonly position?: StreamPosition;
 }
 
 /** What history holds: live numbers, back to 0 once it has all expired. */

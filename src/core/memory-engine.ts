@@ -23,7 +23,7 @@ export class MemoryEngine implements Engine {
   readonly #events: EngineEvents;
   readonly #history: MemoryHistory | undefined;
   readonly stamp: ((topic: string, message: BrokerMessage) => Publication) | undefined;
-  readonly recover: ((topic: string, since: string) => Recovery) | undefined;
+  readonly recover: ((topic: string, since: string | undefined) => Recovery) | undefined;
   readonly historyStats: (() => HistoryStats) | undefined;
 
   /**

@@ -6,12 +6,19 @@
  * replay already had. A replay answered later (from Redis) may still see live copies of what it
  * had, on another connection: those are skipped until the first newer one (Delivery.seam).
  *
+ * A subscriber that wants ids but gave no `since` resumes from the current end the same way:
+ * nothing to replay, its start position (the stream's last, read after it was attached) goes out
+ * first, and what waited at or before that position is skipped, as copies of a replay are. So the
+ * position is exactly where its live messages begin, even when Redis answers while publishes race
+ * the read. An engine that cannot read it (Redis away) leaves it to the topic's own count, taken
+ * at attach (`localPosition`): the messages that follow are then of other epochs or after it.
+ *
  * The replay is paced: it goes out while the subscriber's backlog stays under half of
  * `maxBufferedBytes`, and continues as the backlog drains, so a history far bigger than one
  * backlog reaches a subscriber that reads it, instead of tripping the slow-consumer rule at once.
  */
 import type { Receiver } from '../receiver.ts';
-import { parseStreamId, type StampedMessage, type StreamPosition } from '../stamped.ts';
+import { formatStreamId, parseStreamId, type StampedMessage, type StreamPosition } from '../stamped.ts';
 import type { Delivery } from './delivery.ts';
 import type { Recovery } from './engine.ts';
 
@@ -27,6 +34,8 @@ export interface ResumeHost {
   attached(receiver: Receiver): boolean;
   /** Caught up: it may join its broadcaster now. */
   promote(topic: string, receiver: Receiver): void;
+  /** The topic's own count (Subscriptions.position), for a start position no engine gave. */
+  localPosition(topic: string): StreamPosition | undefined;
 }
 
 interface Replay {
@@ -40,9 +49,18 @@ interface Replay {
   readonly later: boolean;
 }
 
-export function resume(host: ResumeHost, topic: string, receiver: Receiver, since: string, recover: (topic: string, since: string) => Recovery | Promise<Recovery>): void {
+/** `since` undefined: from the current end, with the start position first (see above). */
+export function resume(
+  host: ResumeHost,
+  topic: string,
+  receiver: Receiver,
+  since: string | undefined,
+  recover: (topic: string, since: string | undefined) => Recovery | Promise<Recovery>,
+): void {
   host.delivery.hold(receiver);
   host.attach(topic, receiver);
+  // Taken now, before anything more is counted, in case the engine cannot say.
+  const fallback = since === undefined ? host.localPosition(topic) : undefined;
   const recovery = recover(topic, since);
   const start = (answer: Recovery, later: boolean) => {
     if (!host.attached(receiver)) {
@@ -50,7 +68,9 @@ export function resume(host: ResumeHost, topic: string, receiver: Receiver, sinc
       return;
     }
     if (answer.gap) receiver.deliverGap?.(answer.gap);
-    send(host, { topic, receiver, entries: answer.entries, next: 0, last: parseStreamId(since), later });
+    const last = since === undefined ? (answer.position ?? fallback) : parseStreamId(since);
+    if (since === undefined && last) receiver.deliverPosition?.({ topic, id: formatStreamId(last.epoch, last.offset) });
+    send(host, { topic, receiver, entries: answer.entries, next: 0, last, later });
   };
   if (recovery instanceof Promise) void recovery.then((answer) => start(answer, true));
   else start(recovery, false);

@@ -13,7 +13,7 @@
  */
 import type { BrokerMessage } from '../message.ts';
 import type { Receiver, TopicBroadcaster } from '../receiver.ts';
-import { formatStreamId, parseStreamId, StampedMessage } from '../stamped.ts';
+import { formatStreamId, parseStreamId, StampedMessage, type StreamPosition } from '../stamped.ts';
 import type { Delivery } from './delivery.ts';
 import type { Recovery } from './engine.ts';
 import { newEpoch } from './epochs.ts';
@@ -211,6 +211,18 @@ export class Subscriptions {
       for (const group of entry.stampedGroups) delivered += this.delivery.broadcastStamped(group.broadcaster, name, group.members, stamped);
     }
     return delivered;
+  }
+
+  /**
+   * Where the topic's own count stands (no history, or an engine that could not say): the start
+   * position of a subscriber just attached to it, whose next message is at the next offset. The
+   * count lasts while the topic has subscribers, so a resume from it after the last one left
+   * hears of an `epoch` gap. Undefined when the topic has no subscriber.
+   */
+  position(topic: string): StreamPosition | undefined {
+    const entry = this.#byTopic.get(topic);
+    if (!entry) return undefined;
+    return { epoch: (entry.epoch ??= newEpoch()), offset: entry.offset };
   }
 
   /**

@@ -14,6 +14,12 @@ export interface SseEvent {
 export class SseClient {
   readonly events: SseEvent[] = [];
   readonly comments: string[] = [];
+  /**
+   * `EventSource.lastEventId`: the last `id:` field seen, set when its block ends, also by a block
+   * with no `data:` (which dispatches no event: how the broker sends a start position).
+   */
+  lastEventId = '';
+  #idBuffer = '';
   /** Resolves with the response status and headers (any status). */
   readonly response: Promise<IncomingMessage>;
   /** Resolves when the stream is over, however it ended. */
@@ -143,6 +149,7 @@ export class SseClient {
 
   #line(line: string): void {
     if (line === '') {
+      this.lastEventId = this.#idBuffer;
       if (this.#data.length > 0) this.events.push({ event: this.#eventType || 'message', data: this.#data.join('\n') });
       this.#data = [];
       this.#eventType = '';
@@ -157,6 +164,7 @@ export class SseClient {
     const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
     if (field === 'data') this.#data.push(value);
     else if (field === 'event') this.#eventType = value;
+    else if (field === 'id' && !value.includes('\0')) this.#idBuffer = value;
   }
 }
 

@@ -25,8 +25,8 @@ import { BrokerMessage } from '../../message.ts';
 import type { Receiver, SlowConsumerRule, TopicBroadcaster } from '../../receiver.ts';
 import { clock, type Session } from '../../app/sessions.ts';
 import { isBrokerSocketEvents, type SessionOptions, type SocketTransport } from '../../app/transport.ts';
-import type { StampedMessage, StreamGap } from '../../stamped.ts';
-import { gapJson, localJson, STAMPED_JSON, stampedJson } from '../../app/json-envelope.ts';
+import type { StampedMessage, StartPosition, StreamGap } from '../../stamped.ts';
+import { gapJson, localJson, positionJson, STAMPED_JSON, stampedJson } from '../../app/json-envelope.ts';
 
 const OPEN = 1;
 /** Bytes a frame adds to its payload, at most (a server frame's header). */
@@ -104,6 +104,10 @@ export class BunJsonSocketSession extends BunSocketSession {
 
   deliverGap(gap: StreamGap): void {
     this.#send(gapJson(gap));
+  }
+
+  deliverPosition(position: StartPosition): void {
+    this.#send(positionJson(position));
   }
 
   #send(text: string): void {

@@ -38,8 +38,8 @@ import { clock, type Session } from '../../app/sessions.ts';
 import type { SessionOptions, SocketTransport } from '../../app/transport.ts';
 import { CLOSE_SLOW_CONSUMER } from '../../core/delivery.ts';
 import { SERVER_FRAME, serverFrame, textFrame } from './server-frame.ts';
-import type { StampedMessage, StreamGap } from '../../stamped.ts';
-import { gapJson, localJson, STAMPED_JSON, stampedJson } from '../../app/json-envelope.ts';
+import type { StampedMessage, StartPosition, StreamGap } from '../../stamped.ts';
+import { gapJson, localJson, positionJson, STAMPED_JSON, stampedJson } from '../../app/json-envelope.ts';
 
 const OPEN = 1;
 /** Past this many collected bytes a turn's frames go out as a writev (no copy), below as one buffer. */
@@ -277,6 +277,10 @@ export class FastJsonSocketSession extends FastSocketSession {
 
   deliverGap(gap: StreamGap): void {
     this.enqueue(textFrame(gapJson(gap)));
+  }
+
+  deliverPosition(position: StartPosition): void {
+    this.enqueue(textFrame(positionJson(position)));
   }
 }
 

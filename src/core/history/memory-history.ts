@@ -10,7 +10,7 @@
  * it, so every stream keeps its newest offsets without a hole, which is what lets `recover` say
  * exactly how many messages a subscriber missed.
  */
-import { formatStreamId, parseStreamId, StampedMessage } from '../../stamped.ts';
+import { formatStreamId, parseStreamId, StampedMessage, type StreamPosition } from '../../stamped.ts';
 import type { BrokerMessage } from '../../message.ts';
 import type { ByteBudget } from '../byte-budget.ts';
 import type { HistoryStats, Recovery } from '../engine.ts';
@@ -115,8 +115,9 @@ export class MemoryHistory {
     return stamps;
   }
 
-  /** The stream of `topic` after the id `since` (see Engine.recover). */
-  recover(topic: string, since: string): Recovery {
+  /** The stream of `topic` after the id `since`, or its last position without one (see Engine.recover). */
+  recover(topic: string, since: string | undefined): Recovery {
+    if (since === undefined) return { entries: [], position: this.#position(topic) };
     this.#expire(Date.now());
     const position = parseStreamId(since);
     const stream = this.#streams.get(topic);
@@ -140,6 +141,19 @@ export class MemoryHistory {
   close(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+  }
+
+  /**
+   * The last position of `topic`'s stream. One that does not exist (never published under, or
+   * forgotten) is made now, idle, so that the position names an epoch a resume will recognise.
+   */
+  #position(topic: string): StreamPosition {
+    let stream = this.#streams.get(topic);
+    if (!stream) {
+      stream = this.#stream(topic);
+      this.#markIdle(stream);
+    }
+    return { epoch: stream.epoch, offset: stream.offset };
   }
 
   #stream(topic: string): TopicStream<HistoryRecord> {

@@ -12,7 +12,7 @@
  * as a plain publish, at most once, or counts it in `forwardFailures` when Redis cannot take it.
  */
 import type { BrokerMessage } from '../../message.ts';
-import { formatStreamId, parseStreamId, StampedMessage } from '../../stamped.ts';
+import { formatStreamId, parseStreamId, StampedMessage, type StreamPosition } from '../../stamped.ts';
 import { RELAYED, type Publication, type Recovery } from '../../core/engine.ts';
 import { decodeEnvelope } from '../envelope.ts';
 import { ForwardBatch } from './forward-batch.ts';
@@ -66,7 +66,8 @@ export class ClusterHistory {
   }
 
   /** Engine.recover, from the topic's stream in Redis. */
-  async recover(topic: string, since: string): Promise<Recovery> {
+  async recover(topic: string, since: string | undefined): Promise<Recovery> {
+    if (since === undefined) return { entries: [], position: await this.#position(topic) };
     const position = parseStreamId(since);
     if (!position) return { entries: [], gap: { topic, since, reason: 'epoch' } };
     // What the stream gets after the read below must reach the subscriber live.
@@ -80,6 +81,23 @@ export class ClusterHistory {
       return { entries: [], gap: { topic, since, reason: 'unavailable' } };
     }
     return recovery(topic, since, position, reply as unknown[]);
+  }
+
+  /**
+   * The last position of the topic's stream in Redis (an epoch made for it if it has none), read
+   * once this node hears the topic's channel, so that every later publish reaches the subscriber
+   * live; undefined when Redis cannot be read (the core then counts on its own).
+   */
+  async #position(topic: string): Promise<StreamPosition | undefined> {
+    await this.#init.subscribed(topic);
+    if (!this.#init.canRead()) return undefined;
+    try {
+      const keys = [this.#init.names.historyMeta(topic), this.#init.names.historyStream(topic)];
+      const reply = (await this.#init.scripts.run('position', keys, [epochSeed(), String(this.#init.ttlMs + META_EXTRA_MS)], true)) as unknown[];
+      return { epoch: text(reply[0]), offset: Number(text(reply[1])) };
+    } catch {
+      return undefined;
+    }
   }
 }
 

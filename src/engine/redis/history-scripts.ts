@@ -76,3 +76,22 @@ for _, entry in ipairs(redis.call('XRANGE', KEYS[2], (since + 1) .. '-0', '+')) 
 end
 return out
 `;
+
+/**
+ * KEYS: hash, stream. ARGV: an epoch seed, hash ttl ms. Returns the stream's epoch and last
+ * offset: where a subscriber attached now starts (stamped.ts, StartPosition). A stream with no
+ * epoch gets one here, at offset 0, as PUBLISH_HISTORY would give it (a bare seed: never one of
+ * that script's, which are longer), so the position names an epoch that a resume recognises and
+ * the next publish continues.
+ */
+export const POSITION = `
+local epoch = redis.call('HGET', KEYS[1], 'e')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('HSET', KEYS[1], 'e', epoch, 'o', 0)
+  redis.call('DEL', KEYS[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {epoch, 0}
+end
+return {epoch, tonumber(redis.call('HGET', KEYS[1], 'o'))}
+`;

@@ -77,7 +77,7 @@ export class RedisEngine implements Engine {
   #closing: Promise<void> | undefined;
   /** Present with history, as the Engine contract has it. */
   readonly stamp: ((topic: string, message: BrokerMessage) => Publication) | undefined;
-  readonly recover: ((topic: string, since: string) => Promise<Recovery>) | undefined;
+  readonly recover: ((topic: string, since: string | undefined) => Promise<Recovery>) | undefined;
 
   constructor(events: EngineEvents, init: RedisEngineInit) {
     const names = (this.#names = redisNames(redisDatabase(init.url)));
