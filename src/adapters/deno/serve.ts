@@ -14,6 +14,7 @@ import { loadNodeRedisTransport } from '../redis/load-node-redis.ts';
 import { appServer, listen } from './http-server.ts';
 import { acceptGuardFor, descriptorsFor, type AcceptGuard } from './descriptors.ts';
 import { isPermissionError } from './permissions.ts';
+import { debugHeapFromEnvironment } from './debug-heap.ts';
 
 export { ListenError } from '../../serve/listen-error.ts';
 export type { RunningBroker };
@@ -29,6 +30,7 @@ export function serveBroker(input: ServeInput = {}): Promise<RunningBroker> {
       transport: fastTransport(standardTransport, log, { taskAllowance: options.maxBufferedBytes }),
       loadRedisTransport: loadNodeRedisTransport,
       readTextFile: (path) => Deno.readTextFile(path),
+      debugHeap: debugHeapFromEnvironment(),
       // Plain requests (`@hono/node-server`) and upgrades (node/upgrade.ts) both carry Node's request.
       peerAddress: (c) => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress,
       // `tls`: the same server speaking HTTPS and WSS.
