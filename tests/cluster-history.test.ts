@@ -13,6 +13,7 @@ import { health, waitHealthy } from './helpers/cluster.ts';
 import { open } from './helpers/ws-client.ts';
 import { openSse } from './helpers/sse-client.ts';
 import { waitUntil } from './helpers/checks.ts';
+import { SCRIPTS } from '../src/engine/redis/lua-scripts.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {
@@ -69,4 +70,53 @@ test('ids from Redis resume on any node; Redis down: local ids and "unavailable"
   assert.deepEqual(frames[1], four, 'then what the new epoch holds');
   after.close();
   subscriber.close();
+});
+
+test('a node that published outside Redis history (Redis frozen) makes a resume across it hear of a gap, not skip it silently', async () => {
+  const redis: RedisServer = await startRedis();
+  cleanups.push(() => redis.stop());
+  const [a, b] = await Promise.all([nodeCli(['--redis', redis.url, '--history-size', '50']), nodeCli(['--redis', redis.url, '--history-size', '50'])]);
+  cleanups.push(() => a!.stop('SIGKILL'), () => b!.stop('SIGKILL'));
+  await Promise.all([waitHealthy(a!), waitHealthy(b!)]);
+
+  const subscriber = await open(`${a!.wsUrl}/sub/news?format=json`);
+  await post(a!, '/pub/news', 'one');
+  const one = json((await subscriber.waitFor(2))[1]!.data);
+  assert.equal(one.data, 'one');
+  subscriber.close();
+
+  // Redis keeps its data but answers nothing for a while: node A publishes with ids of its own,
+  // and Redis's stream of news never holds that message.
+  redis.pause();
+  await waitUntil('node A to notice', async () => (await health(a!)).status === 503, 15_000);
+  await post(a!, '/pub/news', 'two, outside history');
+  redis.resume();
+  await Promise.all([waitHealthy(a!), waitHealthy(b!)]);
+  await post(a!, '/pub/news', 'three');
+
+  // Resuming from one: Redis's stream alone would go on from one to three as if nothing was
+  // missed. The subscriber must hear of the gap first.
+  const resumed = await open(`${b!.wsUrl}/sub/news?format=json&since=${String(one.id)}`);
+  const frames = (await resumed.waitFor(2)).map((m) => json(m.data));
+  assert.equal(frames[0]!.type, 'gap', `first frame ${JSON.stringify(frames[0])}`);
+  assert.equal(frames[1]!.data, 'three');
+  resumed.close();
+});
+
+test('forgetting every stream (a node that published to over 100,000 topics while cut off) removes history keys and nothing else', async () => {
+  const redis: RedisServer = await startRedis();
+  cleanups.push(() => redis.stop());
+  const client = await redis.client();
+  const prefix = 'bh:0:';
+  // More keys than one SCAN step returns, history of this cluster and of another, and other keys.
+  for (let i = 0; i < 2500; i++) {
+    await client.hSet(`${prefix}hmeta:topic/${i}`, { e: 'x', o: '1' });
+    await client.xAdd(`${prefix}hist:topic/${i}`, '1-0', { t: '1', m: 'm' });
+  }
+  await client.hSet('bh:1:hmeta:other', { e: 'y', o: '1' });
+  await client.set(`${prefix}held`, '10');
+  await client.rPush(`${prefix}queue:jobs`, 'job');
+  await client.eval(SCRIPTS.forgetAllHistory, { keys: [], arguments: [prefix] });
+  assert.deepEqual(await client.keys(`${prefix}h*`), [`${prefix}held`]);
+  assert.deepEqual((await client.keys('*')).sort(), ['bh:0:held', 'bh:0:queue:jobs', 'bh:1:hmeta:other']);
 });

@@ -10,6 +10,11 @@
  * resubscribing, too much in flight) it is not relayed: the core delivers it locally with ids of
  * this node's own (another epoch, so a resume from one of them hears of the gap) and forwards it
  * as a plain publish, at most once, or counts it in `forwardFailures` when Redis cannot take it.
+ * Redis's streams of those topics then lack a message while their offsets run on without a hole
+ * (Redis may have kept its data all along: frozen, or a connection of this node's cut), so before
+ * this node relays again it has Redis forget them (`forgetHistory`): the next publish starts a
+ * new epoch, and a subscriber resuming across the outage hears of a gap (`epoch`) instead of
+ * reading on as if nothing was missed.
  */
 import type { BrokerMessage } from '../../message.ts';
 import { formatStreamId, parseStreamId, StampedMessage, type StreamPosition } from '../../stamped.ts';
@@ -22,6 +27,10 @@ import type { ScriptRunner } from './script-runner.ts';
 
 /** A quiet topic's position is kept this much longer than its messages (see history-scripts.ts). */
 const META_EXTRA_MS = 3600_000;
+/** Streams forgotten per script call (one call's arguments stay small). */
+const FORGET_CHUNK = 1000;
+/** Past this many streams to forget, the node forgets every stream instead of keeping a list. */
+const MAX_UNRECORDED = 100_000;
 
 export interface ClusterHistoryInit {
   names: RedisNames;
@@ -46,6 +55,10 @@ export interface ClusterHistoryInit {
 export class ClusterHistory {
   readonly #init: ClusterHistoryInit;
   readonly #batch: ForwardBatch;
+  /** Streams this node published to outside Redis since it last had Redis forget them. */
+  #unrecorded = new Set<string>();
+  /** More than MAX_UNRECORDED of them: every stream is to be forgotten. */
+  #unrecordedAll = false;
 
   constructor(init: ClusterHistoryInit) {
     this.#init = init;
@@ -60,9 +73,40 @@ export class ClusterHistory {
 
   /** Engine.stamp: relays the publish, or leaves it to the core when Redis cannot take it now. */
   stamp(topic: string, message: BrokerMessage): Publication {
-    if (this.#init.closing() || !this.#init.canRelay() || !this.#init.outbound.ready()) return undefined;
-    this.#batch.add(this.#init.ancestorsOf(topic), this.#init.outbound.pack(topic, message)!);
+    const streams = this.#init.ancestorsOf(topic);
+    if (this.#init.closing() || !this.#init.canRelay() || !this.#init.outbound.ready()) {
+      this.#markUnrecorded(streams);
+      return undefined;
+    }
+    // Sent before this turn's batch, on the same connection: Redis forgets first.
+    if (this.#unrecorded.size > 0 || this.#unrecordedAll) this.#forgetUnrecorded();
+    this.#batch.add(streams, this.#init.outbound.pack(topic, message)!);
     return RELAYED;
+  }
+
+  #markUnrecorded(streams: readonly string[]): void {
+    if (this.#unrecordedAll) return;
+    for (const stream of streams) this.#unrecorded.add(stream);
+    if (this.#unrecorded.size > MAX_UNRECORDED) {
+      this.#unrecordedAll = true;
+      this.#unrecorded = new Set();
+    }
+  }
+
+  /** Has Redis forget the streams published to outside it (see above); kept to retry if it fails. */
+  #forgetUnrecorded(): void {
+    const { scripts, names } = this.#init;
+    if (this.#unrecordedAll) {
+      this.#unrecordedAll = false;
+      scripts.run('forgetAllHistory', [], [names.prefix]).catch(() => (this.#unrecordedAll = true));
+      return;
+    }
+    const topics = [...this.#unrecorded];
+    this.#unrecorded = new Set();
+    for (let i = 0; i < topics.length; i += FORGET_CHUNK) {
+      const chunk = topics.slice(i, i + FORGET_CHUNK);
+      scripts.run('forgetHistory', [], [names.prefix, ...chunk]).catch(() => this.#markUnrecorded(chunk));
+    }
   }
 
   /** Engine.recover, from the topic's stream in Redis. */

@@ -95,3 +95,34 @@ if not epoch then
 end
 return {epoch, tonumber(redis.call('HGET', KEYS[1], 'o'))}
 `;
+
+/**
+ * ARGV: prefix, then topics whose streams a node published to outside Redis (it could not relay,
+ * see cluster-history.ts): each stream and its position are forgotten, so the next publish starts
+ * a new epoch and a resume from an id of before hears of it (`epoch`) instead of reading on past
+ * the messages Redis never held as if nothing was missed.
+ */
+export const FORGET_HISTORY = `
+local prefix = ARGV[1]
+for i = 2, #ARGV do
+  redis.call('DEL', prefix .. 'hmeta:' .. ARGV[i], prefix .. 'hist:' .. ARGV[i])
+end
+return 1
+`;
+
+/**
+ * ARGV: prefix. Every stream and position of this cluster forgotten (FORGET_HISTORY for more
+ * topics than a node keeps a list of). A scan of the whole key space: Redis is busy for as long,
+ * which only a node that published to over 100,000 topics while cut off from Redis asks for.
+ */
+export const FORGET_ALL_HISTORY = `
+local prefix, cursor = ARGV[1], '0'
+repeat
+  local reply = redis.call('SCAN', cursor, 'MATCH', prefix .. 'hmeta:*', 'COUNT', 1000)
+  cursor = reply[1]
+  for _, key in ipairs(reply[2]) do
+    redis.call('DEL', key, prefix .. 'hist:' .. string.sub(key, #prefix + 7))
+  end
+until cursor == '0'
+return 1
+`;

@@ -25,7 +25,7 @@
  */
 import { QUEUE_OVERHEAD, QUEUED_MESSAGE_OVERHEAD } from '../../core/held-bytes.ts';
 import type { RedisNames } from './keys.ts';
-import { POSITION, PUBLISH_HISTORY, RECOVER } from './history-scripts.ts';
+import { FORGET_ALL_HISTORY, FORGET_HISTORY, POSITION, PUBLISH_HISTORY, RECOVER } from './history-scripts.ts';
 
 /** The push script's answer (an integer reply). */
 export const PUSH_REPLY = { full: 0, delivered: 1, queued: 2, fullBytes: 3, overBudget: 4, late: 5 } as const;
@@ -221,6 +221,8 @@ export const SCRIPTS = {
   publishHistory: PUBLISH_HISTORY,
   recover: RECOVER,
   position: POSITION,
+  forgetHistory: FORGET_HISTORY,
+  forgetAllHistory: FORGET_ALL_HISTORY,
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
