@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ROOT, nodeCli, type RunningServer } from './helpers/server.ts';
+import { ROOT, nodeCli, stats, waitForStats, type RunningServer } from './helpers/server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const WAIT = 15000;
@@ -121,5 +121,23 @@ test('the chat example: two people talk; one reloads meanwhile and gets what was
   await leo.locator('#log li').filter({ hasText: 'said while you were away' }).waitFor({ state: 'attached' });
   await leo.locator('#status[data-status="open"]').waitFor({ state: 'attached' });
   assert.deepEqual(await leo.locator('#log li').allTextContents(), ['amysaid while you were away'], 'resumed after the last line seen: nothing twice');
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the chat example: a page reloaded before any line arrived still gets what was said meanwhile', async () => {
+  const chat = `${pathToFileURL(join(ROOT, 'examples', 'chat.html')).href}?broker=${encodeURIComponent(broker.httpUrl)}&room=quiet&nick=leo`;
+  const leo = await newPage();
+  const subscribersBefore = (await stats(broker)).subscribers;
+  await leo.goto(chat);
+  await leo.locator('#status[data-status="open"]').waitFor({ state: 'attached' });
+  // The start position follows the open in the same turn of the broker; give it time to arrive.
+  await waitForStats(broker, (s) => s.subscribers > subscribersBefore);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Nothing was said yet: the only resume point the page has is where its subscription started.
+  await leo.goto('about:blank');
+  await post('/pub/chat/quiet/amy', 'said before leo saw anything');
+  await leo.goto(chat);
+  await leo.locator('#log li').filter({ hasText: 'said before leo saw anything' }).waitFor({ state: 'attached', timeout: 10_000 });
+  assert.deepEqual(await leo.locator('#log li').allTextContents(), ['amysaid before leo saw anything']);
   assert.deepEqual(pageErrors, []);
 });
