@@ -29,6 +29,13 @@ export const clock = { now: Date.now() };
 
 export class SessionRegistry {
   readonly #sessions = new Set<Session>();
+  /**
+   * Set by `closeAll` (shutdown): every socket has been told 1001, and frames still arriving from
+   * clients are not taken (socket-routes.ts). RFC 6455 lets a peer go on sending until it has
+   * read the close; taking them kept a shutting-down broker fanning out a publisher's flood to
+   * subscribers it was closing, and on Deno held the hard exit back by seconds.
+   */
+  closing = false;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -53,6 +60,7 @@ export class SessionRegistry {
 
   /** Closes every session (shutdown); each transport's close handler does the bookkeeping. */
   closeAll(code = CLOSE_GOING_AWAY, reason = 'server shutting down'): void {
+    this.closing = true;
     for (const session of [...this.#sessions]) {
       try {
         session.receiver.close(code, reason);

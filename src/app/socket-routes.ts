@@ -97,7 +97,7 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
 
   onMessage(event: MessageEvent<WSMessageReceive>): void {
     const session = this.#session;
-    if (!session || this.#refusing) return;
+    if (!session || this.#refusing || this.ctx.sessions.closing) return;
     session.lastActivity = clock.now;
     if (!this.role.onFrame) {
       // Frames are ignored on this route, but the size rule holds on every socket.
@@ -133,7 +133,8 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
   /** The adapter's fast entry (transport.ts): the frame's size was checked by the runtime already. */
   frame(message: BrokerMessage): void {
     const session = this.#session;
-    if (!session || this.#refusing) return;
+    // Refused, or the broker is shutting down (SessionRegistry.closing): not taken.
+    if (!session || this.#refusing || this.ctx.sessions.closing) return;
     session.lastActivity = clock.now;
     this.role.onFrame?.(this.ctx, message, session, this.topic, this);
   }
