@@ -85,6 +85,10 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
     this.#expiry = expiresAt;
   }
 
+  get session(): Session | undefined {
+    return this.#session;
+  }
+
   onOpen(_event: Event, ws: WSContext): void {
     this.#releaseReservation();
     const stream = this.stream;
