@@ -115,7 +115,7 @@ const BROKER_ONLY: ReadonlySet<ScenarioId> = new Set(Object.keys(PLAIN_OF) as Sc
 /**
  * The auth scenarios' HMAC secret (the broker wants 32 characters or more) and the token every
  * upgrade presents: HS256, made here with `node:crypto`, granting exactly the bench topics, with an
- * `exp` as real tokens have (the broker then keeps one expiry timer per connection).
+ * `exp` as real tokens have (the broker then keeps each connection on its one shared expiry clock).
  */
 const AUTH_SECRET = 'broker-hono bench secret, 40 characters';
 const AUTH_TOKEN = hs256({ sub: 'bench', exp: Math.floor(Date.now() / 1000) + 24 * 3600, broker: { sub: ['bench', 'idle'], pub: ['bench'] } }, AUTH_SECRET);
@@ -364,7 +364,7 @@ const TITLES: Record<ScenarioId, () => string> = {
   'few-topics': () => `Few topics: the many-topics traffic with only its ${settings.publishers} targeted subscribers (compare: publish cost should not depend on the topic count)`,
   idle: () => `Idle connections: ${fmtInt(settings.idle)} subscribers held open (server memory growth per connection; time to connect them all)`,
   'idle-auth': () =>
-    `Idle connections with auth on: ${fmtInt(settings.idle)} subscribers, each upgrade verifying an HS256 token (with \`exp\`: one expiry timer per connection); ratios against the same broker's idle`,
+    `Idle connections with auth on: ${fmtInt(settings.idle)} subscribers, each upgrade verifying an HS256 token (with \`exp\`: each connection on the shared expiry clock); ratios against the same broker's idle`,
 };
 
 function table(scenario: ScenarioId): string {

@@ -16,7 +16,7 @@ import type { BrokerSocketEvents } from './transport.ts';
 import type { PushResult } from '../core/push-pull.ts';
 import type { Reservation } from './connection-limit.ts';
 import { pushRefusal } from './push-refusal.ts';
-import { CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED, atExpiry } from './auth/expiry.ts';
+import { CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED, cancelExpiry, expireAt, type Expiring } from './auth/expiry.ts';
 import { RAW, type StreamOptions } from './stream-options.ts';
 
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
@@ -61,7 +61,7 @@ export function socketEvents(
  * One socket's events as one small object (methods on the prototype). Hono's adapters call the
  * events as methods (`events.onOpen(...)`), which this relies on.
  */
-class SocketRoute implements BrokerSocketEvents, Refuser {
+class SocketRoute implements BrokerSocketEvents, Refuser, Expiring {
   #session: Session | undefined;
   // Runtimes that hand over Blobs resolve asynchronously; chain them to keep frame order.
   #pending: Promise<void> | undefined;
@@ -70,8 +70,8 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
   // still in flight from the client are not accepted, so a refused pusher knows that nothing
   // from the refused frame on went through.
   #refusing = false;
-  /** The token's expiry: a time until the socket opens, then the timer's cancel. */
-  #expiry: number | (() => void) | undefined;
+  /** When the token expires (ms since the epoch); the shared expiry clock calls `expire` then. */
+  readonly #expiresAt: number | undefined;
 
   constructor(
     private readonly ctx: BrokerContext,
@@ -82,7 +82,11 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
     private readonly stream: StreamOptions,
   ) {
     this.#reservation = reservation;
-    this.#expiry = expiresAt;
+    this.#expiresAt = expiresAt;
+  }
+
+  get session(): Session | undefined {
+    return this.#session;
   }
 
   onOpen(_event: Event, ws: WSContext): void {
@@ -92,7 +96,7 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
     this.ctx.sessions.add(session);
     this.ctx.core.counters.connections++;
     this.role.attach(this.ctx, session.receiver, this.topic, stream.since);
-    if (typeof this.#expiry === 'number') this.#expiry = atExpiry(this.#expiry, () => this.refuse(CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED));
+    if (this.#expiresAt !== undefined) expireAt(this.#expiresAt, this);
   }
 
   onMessage(event: MessageEvent<WSMessageReceive>): void {
@@ -120,7 +124,7 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
       return;
     }
     this.#session = undefined;
-    if (typeof this.#expiry === 'function') this.#expiry();
+    if (this.#expiresAt !== undefined) cancelExpiry(this.#expiresAt, this);
     this.ctx.sessions.delete(session);
     this.ctx.core.counters.connections--;
     this.role.detach(this.ctx, session.receiver);
@@ -137,6 +141,11 @@ class SocketRoute implements BrokerSocketEvents, Refuser {
     if (!session || this.#refusing || this.ctx.sessions.closing) return;
     session.lastActivity = clock.now;
     this.role.onFrame?.(this.ctx, message, session, this.topic, this);
+  }
+
+  /** The token expired (auth/expiry.ts). */
+  expire(): void {
+    this.refuse(CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED);
   }
 
   refuse(code: number, reason: string): void {

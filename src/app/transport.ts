@@ -33,6 +33,8 @@ import type { Session } from './sessions.ts';
 export interface BrokerSocketEvents<T = unknown> extends WSEvents<T> {
   /** One whole frame from the client, size already checked by the runtime. */
   frame(message: BrokerMessage): void;
+  /** The socket's session from `onOpen` to `onClose` (for an adapter's pong handler). */
+  readonly session: Session | undefined;
 }
 
 export function isBrokerSocketEvents<T>(events: WSEvents<T>): events is BrokerSocketEvents<T> {

@@ -40,6 +40,15 @@ const ANCESTOR_CACHE_ENTRIES = 1024;
 
 /** What a receiver is attached as, so it can be detached from the right registry. */
 type Attachment = { kind: ReceiverKind; topic: string };
+/**
+ * A receiver's attachments as kept: a subscriber's one topic as the topic itself (the common case,
+ * a subscriber socket: no object per connection), one other attachment as itself, several as a list.
+ */
+type Attached = string | Attachment | Attachment[];
+
+function attachmentsIn(attached: Attached): Attachment[] {
+  return typeof attached === 'string' ? [{ kind: 'sub', topic: attached }] : Array.isArray(attached) ? [...attached] : [attached];
+}
 
 export class BrokerCore {
   /** Live connections and totals; the transports count their own connections here too. */
@@ -58,8 +67,7 @@ export class BrokerCore {
   /** What resuming subscribers need of the core (resume.ts). */
   readonly #resumeHost: ResumeHost;
 
-  /** One attachment as itself (the common case: a socket is one subscriber), several as a list. */
-  readonly #attachments = new Map<Receiver, Attachment | Attachment[]>();
+  readonly #attachments = new Map<Receiver, Attached>();
   readonly #ancestorCache = new Map<string, string[]>();
 
   /** `engine` builds the engine (chosen once, here); the default is one process in memory. */
@@ -141,7 +149,7 @@ export class BrokerCore {
    */
   subscribeValidTopic(name: string, receiver: Receiver, individually = false): void {
     if (!this.#subscriptions.add(name, receiver, individually)) return;
-    this.#attach(receiver, { kind: 'sub', topic: name });
+    this.#attach(receiver, 'sub', name);
     this.counters.subscribers++;
     if (this.#subscriptions.sizeOf(name) === 1) this.#engine.topicActive('sub', name);
   }
@@ -177,8 +185,8 @@ export class BrokerCore {
 
   /** A resumed subscriber caught up: it may join its broadcaster (Subscriptions.promote). */
   #promote(receiver: Receiver): void {
-    const attachment = this.#attachments.get(receiver);
-    if (attachment && !Array.isArray(attachment) && attachment.kind === 'sub') this.#subscriptions.promote(attachment.topic, receiver);
+    const attached = this.#attachments.get(receiver);
+    if (typeof attached === 'string') this.#subscriptions.promote(attached, receiver);
   }
 
   /** Undoes `addTopicSubscriber`; returns false if it was not subscribed. */
@@ -224,7 +232,7 @@ export class BrokerCore {
   joinBus(topic: string, peer: Receiver, echo: boolean): void {
     const isNew = !this.#bus.has(topic);
     this.#bus.join(topic, peer, echo);
-    this.#attach(peer, { kind: 'bus', topic });
+    this.#attach(peer, 'bus', topic);
     this.counters.peers++;
     if (isNew) this.#engine.topicActive('bus', topic);
   }
@@ -249,7 +257,7 @@ export class BrokerCore {
   // --- push/pull -----------------------------------------------------------------------------
 
   addPuller(topic: string, puller: Receiver): void {
-    this.#attach(puller, { kind: 'pull', topic });
+    this.#attach(puller, 'pull', topic);
     this.counters.pullers++;
     this.#pushPull.addPuller(topic, puller);
     this.#engine.pullerAdded(topic, puller);
@@ -286,7 +294,7 @@ export class BrokerCore {
     const attachments = this.#attachments.get(receiver);
     if (!attachments) return;
     this.#delivery.forget(receiver);
-    for (const { kind, topic } of Array.isArray(attachments) ? [...attachments] : [attachments]) {
+    for (const { kind, topic } of attachmentsIn(attachments)) {
       if (kind === 'sub') this.removeTopicSubscriber(topic, receiver);
       else if (kind === 'bus') this.leaveBus(topic, receiver);
       else this.removePuller(topic, receiver);
@@ -345,24 +353,28 @@ export class BrokerCore {
     return parsed.topic.name;
   }
 
-  #attach(receiver: Receiver, attachment: Attachment): void {
+  #attach(receiver: Receiver, kind: ReceiverKind, topic: string): void {
     const existing = this.#attachments.get(receiver);
     if (Array.isArray(existing)) {
-      existing.push(attachment);
+      existing.push({ kind, topic });
       return;
     }
-    if (existing) {
-      this.#attachments.set(receiver, [existing, attachment]);
+    if (existing !== undefined) {
+      this.#attachments.set(receiver, [...attachmentsIn(existing), { kind, topic }]);
       return;
     }
-    this.#attachments.set(receiver, attachment);
+    this.#attachments.set(receiver, kind === 'sub' ? topic : { kind, topic });
     // Attached anew after being dropped as a slow consumer: it gets messages again.
     this.#delivery.readmit(receiver);
   }
 
   #detachOne(receiver: Receiver, kind: Attachment['kind'], topic: string): void {
     const existing = this.#attachments.get(receiver);
-    if (!existing) return;
+    if (existing === undefined) return;
+    if (typeof existing === 'string') {
+      if (kind === 'sub' && existing === topic) this.#attachments.delete(receiver);
+      return;
+    }
     if (!Array.isArray(existing)) {
       if (existing.kind === kind && existing.topic === topic) this.#attachments.delete(receiver);
       return;

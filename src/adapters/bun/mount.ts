@@ -17,7 +17,8 @@
  * Bun's pings (`sendPings`, `idleTimeout`), native pub/sub fan-out. Use them with one `Bun.serve`.
  * `serveBroker` runs the broker on its own, as `bun run mod.ts` does.
  */
-import { upgradeWebSocket, type BunWebSocketData, type BunWebSocketHandler } from 'hono/bun';
+import type { BunWebSocketData, BunWebSocketHandler } from 'hono/bun';
+import { upgradeWebSocket } from './upgrade.ts';
 import { createBroker } from '../../app/create-broker.ts';
 import { EVENT_STREAM_HEADERS } from '../../app/sse.ts';
 import { resolveOptions } from '../../options.ts';
@@ -64,7 +65,7 @@ export function mountBroker(app: HostApp, path: string, init: MountInit = {}): B
   const pingMode = pingModeFor(limits.pingInterval);
   const fanout = nativeFanout(limits.maxBufferedBytes);
   const sessions = bunTransport(pingMode, fanout.transport);
-  const { broadcaster, handler } = fanout.broadcasterFor(bunWebSocketHandler(limits, pingMode, sessions));
+  const { broadcaster, handler } = fanout.broadcasterFor(bunWebSocketHandler(limits, pingMode));
   const broker = createBroker({
     ...init,
     loadRedisTransport: init.loadRedisTransport ?? loadNodeRedisTransport,
@@ -72,7 +73,7 @@ export function mountBroker(app: HostApp, path: string, init: MountInit = {}): B
     // `broker.fetch` hands Bun's server over as the app's env.
     peerAddress: init.peerAddress ?? ((c) => (c.env as Partial<Bun.Server<BunWebSocketData>> | undefined)?.requestIP?.(c.req.raw)?.address),
     upgradeWebSocket,
-    transport: sessions.transport,
+    transport: sessions,
   });
   mountInto(app, path, broker);
   return Object.assign(withShutdown(broker), {

@@ -16,25 +16,24 @@
  *   (the core's `SlowConsumerRule`, handed over with each broadcast), with at most half the limit more piled up than on Node.
  *   Bun's `backpressureLimit` is set above what that allows (see `bunBackpressureLimit`).
  *
- * Frames from clients also come in through the transport seam's `frame` entry (transport.ts): no
- * MessageEvent and no WSContext per frame, as `hono/bun`'s handler makes.
+ * Frames from clients come in through the transport seam's `frame` entry (websocket-handler.ts):
+ * no MessageEvent and no WSContext per frame, as `hono/bun`'s handler makes. The broadcaster of
+ * the server that accepted a socket reaches its session through the `WSContext` of its open.
  */
 import type { WSContext } from 'hono/ws';
-import type { BunWebSocketData } from 'hono/bun';
 import { BrokerMessage } from '../../message.ts';
 import type { Receiver, SlowConsumerRule, TopicBroadcaster } from '../../receiver.ts';
 import { clock, type Session } from '../../app/sessions.ts';
-import { isBrokerSocketEvents, type SessionOptions, type SocketTransport } from '../../app/transport.ts';
+import type { SessionOptions, SocketTransport } from '../../app/transport.ts';
 import type { StampedMessage, StartPosition, StreamGap } from '../../stamped.ts';
 import { gapJson, localJson, positionJson, STAMPED_JSON, stampedJson } from '../../app/json-envelope.ts';
+import { BunBrokerContext, isBrokerSocket, openBrokerSocket } from './upgrade.ts';
 
 const OPEN = 1;
 /** Bytes a frame adds to its payload, at most (a server frame's header). */
 const FRAME_OVERHEAD = 10;
 
-/** A socket's data: `hono/bun`'s, plus the broadcaster of the server that accepted it. */
-type FanoutSocketData = BunWebSocketData & { broadcaster?: BunTopicBroadcaster };
-type BunSocket = Bun.ServerWebSocket<FanoutSocketData>;
+type BunSocket = Bun.ServerWebSocket<unknown>;
 
 /**
  * Bun's own `backpressureLimit` for the sockets: above anything the broker's check lets pile up
@@ -144,7 +143,7 @@ const LOOK_INTERVAL_MS = 10;
 
 /** Native fan-out for the sockets of one `Bun.serve` server. */
 export class BunTopicBroadcaster implements TopicBroadcaster {
-  server: Bun.Server<FanoutSocketData> | undefined;
+  server: Bun.Server<unknown> | undefined;
   /** Topics published on since their members were last looked at. */
   readonly #touched = new Map<string, Touched>();
   #scheduled = false;
@@ -213,7 +212,7 @@ export interface NativeFanout {
   /** The transport for `createBroker` (wrapped by `bunTransport` for pings). */
   readonly transport: SocketTransport;
   /** A new broadcaster for one server; give its handler to `Bun.serve`, then set `server`. */
-  broadcasterFor(handler: Bun.WebSocketHandler<BunWebSocketData>): { broadcaster: BunTopicBroadcaster; handler: Bun.WebSocketHandler<BunWebSocketData> };
+  broadcasterFor<T>(handler: Bun.WebSocketHandler<T>): { broadcaster: BunTopicBroadcaster; handler: Bun.WebSocketHandler<T> };
 }
 
 export function nativeFanout(maxBufferedBytes: number): NativeFanout {
@@ -221,7 +220,8 @@ export function nativeFanout(maxBufferedBytes: number): NativeFanout {
     transport: {
       openSession(ws: WSContext, options?: SessionOptions): Session {
         const socket = ws.raw as BunSocket;
-        return options?.json ? new BunJsonSocketSession(socket, socket.data?.broadcaster) : new BunSocketSession(socket, socket.data?.broadcaster);
+        const broadcaster = ws instanceof BunBrokerContext ? ws.broadcaster : undefined;
+        return options?.json ? new BunJsonSocketSession(socket, broadcaster) : new BunSocketSession(socket, broadcaster);
       },
     },
     broadcasterFor(handler) {
@@ -231,15 +231,8 @@ export function nativeFanout(maxBufferedBytes: number): NativeFanout {
         handler: {
           ...handler,
           open(socket) {
-            (socket.data as FanoutSocketData).broadcaster = broadcaster;
-            return handler.open?.(socket);
-          },
-          message(socket, message) {
-            const events = socket.data.events;
-            if (!isBrokerSocketEvents(events)) return handler.message?.(socket, message);
-            // Bun has checked the size (maxPayloadLength) and decoded text already.
-            // A Buffer is a Uint8Array: kept as it is (reading `.buffer` would make Bun copy it out).
-            events.frame(new BrokerMessage(message));
+            if (isBrokerSocket(socket)) openBrokerSocket(socket, broadcaster);
+            else return handler.open?.(socket);
           },
         },
       };

@@ -5,7 +5,8 @@
  * The lifecycle (listen errors, `*`, the cluster, shutdown) is src/serve's.
  */
 import { readFileSync } from 'node:fs';
-import { upgradeWebSocket, type BunWebSocketData } from 'hono/bun';
+import type { BunWebSocketData } from 'hono/bun';
+import { upgradeWebSocket } from './upgrade.ts';
 import type { CreateBrokerInit } from '../../app/create-broker.ts';
 import { serveOnRuntime, type RunningBroker, type ServeInput } from '../../serve/serve-on-runtime.ts';
 import type { BoundServer } from '../../serve/serve-runtime.ts';
@@ -32,10 +33,10 @@ export function serveBroker(input: BunServeInit = {}): Promise<RunningBroker> {
     const pingMode = pingModeFor(options.pingInterval);
     const fanout = nativeFanout(options.maxBufferedBytes);
     const sessions = bunTransport(pingMode, transport ?? fanout.transport);
-    const websocketHandler = bunWebSocketHandler(options, pingMode, sessions);
+    const websocketHandler = bunWebSocketHandler(options, pingMode);
     return {
       upgradeWebSocket,
-      transport: sessions.transport,
+      transport: sessions,
       loadRedisTransport: loadNodeRedisTransport,
       readTextFile: (path) => readFileSync(path, 'utf8'),
       peerAddress: (c) => (c.env as { server?: Bun.Server<BunWebSocketData> } | undefined)?.server?.requestIP(c.req.raw)?.address,

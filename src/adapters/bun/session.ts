@@ -1,14 +1,17 @@
 /**
  * The Bun transport (transport.ts): sessions from a `base` transport (the standard one, where
  * Bun's `getBufferedAmount()` feeds the slow-consumer rule and `terminate()` drops a dead peer;
- * or native fan-out's) with pings added per `PingMode`. Each session is findable from its Bun
- * socket so that the `pong` handler can reach it.
+ * or native fan-out's) with pings added per `PingMode`. The `pong` handler finds a broker
+ * socket's session through its events (`BrokerSocketEvents.session`, websocket-handler.ts).
+ * Nothing per socket here: the ping is one shared function per mode, called as the session's
+ * method (but for a `base` session that is not native fan-out's, when the registry pings).
  */
 import type { WSContext } from 'hono/ws';
 import { clock, type Session } from '../../app/sessions.ts';
 import { standardTransport } from '../../app/socket-session.ts';
 import type { SessionOptions, SocketTransport } from '../../app/transport.ts';
 import { pongReceived, type PingMode } from './liveness.ts';
+import { BunSocketSession } from './native-fanout.ts';
 
 /** What the broker needs of Bun's `ServerWebSocket`. */
 export interface BunSocket {
@@ -17,34 +20,28 @@ export interface BunSocket {
   getBufferedAmount(): number;
 }
 
-export interface BunSessions {
-  readonly transport: SocketTransport;
-  /** The session of an open Bun socket (for the `pong` handler). */
-  sessionOf(socket: object): Session | undefined;
+/** `scripted`: the registry's ping goes out as a WebSocket ping. */
+function scriptedPing(this: BunSocketSession): void {
+  this.socket.ping();
 }
 
-export function bunTransport(mode: PingMode, base: SocketTransport = standardTransport): BunSessions {
-  const bySocket = new WeakMap<object, Session>();
-  const withPings = (ws: WSContext, options?: SessionOptions): Session => {
-    const session = base.openSession(ws, options);
-    const socket = ws.raw as BunSocket;
-    session.ping =
-      mode.kind === 'scripted'
-        ? () => void socket.ping()
-        : // Bun pings by itself and closes a peer that stops answering: a socket still open at
-          // a registry tick has answered, so the tick counts as its pong.
-          () => pongReceived(session, clock.now);
-    return session;
-  };
+/**
+ * `native`: Bun pings by itself and closes a peer that stops answering: a socket still open at a
+ * registry tick has answered, so the tick counts as its pong.
+ */
+function nativePing(this: Session): void {
+  pongReceived(this, clock.now);
+}
+
+export function bunTransport(mode: PingMode, base: SocketTransport = standardTransport): SocketTransport {
   return {
-    transport: {
-      openSession(ws: WSContext, options?: SessionOptions): Session {
-        const session = withPings(ws, options);
-        if (ws.raw && typeof ws.raw === 'object') bySocket.set(ws.raw, session);
-        session.lastActivity = clock.now;
-        return session;
-      },
+    openSession(ws: WSContext, options?: SessionOptions): Session {
+      const session = base.openSession(ws, options);
+      if (mode.kind === 'native') session.ping = nativePing;
+      else if (session instanceof BunSocketSession) session.ping = scriptedPing;
+      else session.ping = () => void (ws.raw as BunSocket).ping();
+      session.lastActivity = clock.now;
+      return session;
     },
-    sessionOf: (socket) => bySocket.get(socket),
   };
 }
