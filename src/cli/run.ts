@@ -41,14 +41,17 @@ export interface CliHost {
 
 /**
  * How long shutdown waits for close handshakes, and the hard stop after it (PROTOCOL.md: 5 s).
- * The second leaves a second to spare, and it is needed: a timer fires only between event-loop
- * tasks, which last up to half a second on a broker flooded by publishers on a loaded machine;
- * cutting the sockets left takes time (on Deno about a millisecond each with megabytes queued);
- * and a process holding a thousand sockets takes a few hundred ms to exit. Measured on Deno under
- * full publishing load (tests/deno-shutdown-under-load.test.ts): exited 5.2–5.7 s after SIGTERM
- * with 3.5 s and 4.5 s, 3.7–4.5 s with these.
+ * A peer that reads answers a close within milliseconds; one that has not in 2 s is not reading.
+ * The hard stop leaves a second to spare, and it is needed: a timer fires only between
+ * event-loop tasks, which last up to half a second on a broker flooded by publishers on a loaded
+ * machine; cutting the sockets left takes time (on Deno about a millisecond each with megabytes
+ * queued); and a process holding a thousand sockets takes a few hundred ms to exit. Measured on
+ * Deno under full publishing load (tests/deno-shutdown-under-load.test.ts): exited 5.2–5.7 s
+ * after SIGTERM with 3.5 s and 4.5 s; 3.4–4.6 s with 3 s and 4 s; with 2 s and 4 s, and frames
+ * arriving after the 1001 no longer taken (SessionRegistry.closing), 2.2–2.8 s (also beside a
+ * busy loop on one core).
  */
-const CLOSE_DEADLINE_MS = 3000;
+const CLOSE_DEADLINE_MS = 2000;
 const EXIT_DEADLINE_MS = 4000;
 
 export async function runCli(host: CliHost): Promise<void> {
