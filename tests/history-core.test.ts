@@ -11,6 +11,7 @@ import { BrokerMessage } from '../src/message.ts';
 import type { Receiver, TopicBroadcaster } from '../src/receiver.ts';
 import { parseStreamId, StampedMessage, type StreamGap } from '../src/stamped.ts';
 import { RELAYED, type Engine, type EngineEvents, type Recovery } from '../src/core/engine.ts';
+import { stubEngine } from './helpers/stub-engine.ts';
 
 const LIMITS: CoreLimits = { maxTopicDepth: 32, maxTopicLength: 1024, maxBufferedBytes: 1 << 20, pushQueueLimit: 3 };
 
@@ -284,18 +285,7 @@ describe('a replay answered later (as from Redis)', () => {
     const pending: Array<() => void> = [];
     const engine = (ev: EngineEvents): Engine => {
       events = ev;
-      return {
-        topicActive() {},
-        topicIdle() {},
-        prepare: () => undefined,
-        publish() {},
-        sendBus() {},
-        pullerAdded() {},
-        pullerRemoved() {},
-        push: () => 'queued',
-        problem: () => undefined,
-        connected: () => Promise.resolve(true),
-        close: () => Promise.resolve(),
+      return stubEngine({
         stamp: () => RELAYED,
         recover: (topic, since) =>
           new Promise<Recovery>((resolve) =>
@@ -308,7 +298,7 @@ describe('a replay answered later (as from Redis)', () => {
               ),
             ),
           ),
-      };
+      });
     };
     const core = new BrokerCore(LIMITS, engine);
     const stamp = (topic: string, data: string, offset: number) => new StampedMessage(new BrokerMessage(data), topic, 'e', offset, 0);

@@ -12,6 +12,7 @@ import { BrokerMessage } from '../src/message.ts';
 import type { Receiver, TopicBroadcaster } from '../src/receiver.ts';
 import { parseStreamId, StampedMessage, type StartPosition, type StreamGap } from '../src/stamped.ts';
 import { RELAYED, type Engine, type EngineEvents, type Recovery } from '../src/core/engine.ts';
+import { stubEngine } from './helpers/stub-engine.ts';
 
 const LIMITS: CoreLimits = { maxTopicDepth: 32, maxTopicLength: 1024, maxBufferedBytes: 1 << 20, pushQueueLimit: 3 };
 
@@ -167,24 +168,13 @@ describe('start position read later (as from Redis), publishes racing the read',
     const pending: Array<(recovery: Recovery) => void> = [];
     const engine = (ev: EngineEvents): Engine => {
       events = ev;
-      return {
-        topicActive() {},
-        topicIdle() {},
-        prepare: () => undefined,
-        publish() {},
-        sendBus() {},
-        pullerAdded() {},
-        pullerRemoved() {},
-        push: () => 'queued',
-        problem: () => undefined,
-        connected: () => Promise.resolve(true),
-        close: () => Promise.resolve(),
+      return stubEngine({
         stamp: () => (relay ? RELAYED : undefined),
         recover: (_topic, since) => {
           assert.equal(since, undefined);
           return new Promise<Recovery>((resolve) => pending.push(resolve));
         },
-      };
+      });
     };
     const core = new BrokerCore(LIMITS, engine);
     /** A relayed message arriving live on the topic's channel. */
