@@ -14,7 +14,7 @@
  * --rate MSGS_PER_S (adds a fixed-rate fan-out run), --topics N (many-topics subscribers),
  * --publishers N, --idle N, --servers a,b, --scenarios a,b, --json FILE, --cluster (then also runs
  * `bench/cluster.ts`, the cluster helper's Redis fan-out table, `npm run bench:cluster`),
- * --compare DIR (adds `broker-node-before` and `broker-bun-before`: the broker of another
+ * --compare DIR (adds `broker-node-before`, `broker-bun-before` and `broker-deno-before`: the broker of another
  * checkout, e.g. `git worktree add ../before HEAD~3 && (cd ../before && npm ci && npm run build)`).
  *
  * Scenarios: fanout (1 publisher → N subscribers of a parent topic, as fast as a window of

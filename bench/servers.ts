@@ -79,8 +79,8 @@ export function serverSpecs(): ServerSpec[] {
 }
 
 /**
- * The broker of another checkout (`--compare DIR`, e.g. a worktree of the last release), on Node
- * and Bun, beside this one in the same run: a change's before and after measured alternately on
+ * The broker of another checkout (`--compare DIR`, e.g. a worktree of the last release), on Node,
+ * Bun and Deno, beside this one in the same run: a change's before and after measured alternately on
  * the same machine. Its `dist/` must be built.
  */
 export function compareSpecs(otherRoot: string): ServerSpec[] {
@@ -102,6 +102,16 @@ export function compareSpecs(otherRoot: string): ServerSpec[] {
       command: join(BIN, 'bun'),
       args: ['run', join(otherRoot, 'mod.ts'), '-l', 'http://127.0.0.1:0', ...BROKER_ARGS],
       unavailable: existsSync(join(otherRoot, 'src', 'adapters', 'bun', 'cli.ts')) ? undefined : `${otherRoot}: no Bun adapter`,
+    },
+    {
+      id: 'broker-deno-before',
+      label: 'broker-hono on Deno, compared checkout',
+      runtime: 'deno',
+      baseline: 'naive-deno',
+      command: join(BIN, 'deno'),
+      // That checkout's own permission set (`-P` reads the deno.json it is given).
+      args: ['run', '-q', '-P', '--config', join(otherRoot, 'deno.json'), join(otherRoot, 'mod.ts'), '-l', 'http://127.0.0.1:0', ...BROKER_ARGS],
+      unavailable: existsSync(join(otherRoot, 'src', 'adapters', 'deno', 'cli.ts')) ? undefined : `${otherRoot}: no Deno adapter`,
     },
   ];
 }

@@ -40,6 +40,7 @@ import { CLOSE_SLOW_CONSUMER } from '../../core/delivery.ts';
 import { SERVER_FRAME, serverFrame, textFrame } from './server-frame.ts';
 import type { StampedMessage, StartPosition, StreamGap } from '../../stamped.ts';
 import { gapJson, localJson, positionJson, STAMPED_JSON, stampedJson } from '../../app/json-envelope.ts';
+import { collectedThisTurn, turnWritten } from './turn-budget.ts';
 
 const OPEN = 1;
 /** Past this many collected bytes a turn's frames go out as a writev (no copy), below as one buffer. */
@@ -93,6 +94,7 @@ function flushAll(): void {
   // Index loop: a flush never adds sessions, but keep it robust if one ever did.
   for (let i = 0; i < collecting.length; i++) collecting[i]!.flush();
   collecting.length = 0;
+  turnWritten();
 }
 
 export class FastSocketSession implements Session, Receiver {
@@ -169,6 +171,7 @@ export class FastSocketSession implements Session, Receiver {
       this.#pending = [pending, frame];
     }
     this.#pendingBytes += frame.length;
+    collectedThisTurn(frame.length);
     this.#activeAt = clock.now;
   }
 

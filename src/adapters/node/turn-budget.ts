@@ -1,0 +1,45 @@
+/**
+ * A bound on how much fan-out one event-loop turn may collect, kept by pausing the publishers
+ * whose messages filled it until the next turn.
+ *
+ * The fast send path (fast-socket-session.ts) collects every subscriber's frames until the turn
+ * ends and writes them then. On Node a turn is one socket read (64 KiB at most), so a turn holds
+ * at most that times the number of subscribers. Deno's `node:http` runs every read that
+ * completed together in one task: four publishers flooding 16 KiB frames to 1,100 subscribers
+ * made turns that collected 2 MB for every subscriber (2.2 GB of frame references) and took up
+ * to 460 ms to write, and the event loop was blocked as long: signals, pings and timers all
+ * waited (tests/deno-shutdown-under-load.test.ts).
+ *
+ * Past `TURN_BUDGET_BYTES` collected in a turn, a publisher whose message arrives is paused: the
+ * message is still delivered (it was read), but its socket reads nothing more until the next
+ * turn, after this turn's writes. Publishers wait; nobody is refused, nothing is dropped, and a
+ * turn holds at most the budget plus one read's fan-out.
+ */
+import type { Duplex } from 'node:stream';
+
+/** Far above what a turn of the fan-out benchmarks collects (256 × 1,000 × 66 B = 17 MB). */
+export const TURN_BUDGET_BYTES = 64 * 1024 * 1024;
+
+let collected = 0;
+const paused: Duplex[] = [];
+
+/** Counts bytes a session collected for this turn's write (called for every frame: keep it tiny). */
+export function collectedThisTurn(bytes: number): void {
+  collected += bytes;
+}
+
+/** The turn's writes are done: the next turn starts with nothing collected. */
+export function turnWritten(): void {
+  collected = 0;
+}
+
+/** Pauses `socket`, which just published, when this turn has collected more than the budget. */
+export function throttlePublisher(socket: Duplex | undefined): void {
+  if (collected <= TURN_BUDGET_BYTES || socket === undefined || socket.isPaused() || socket.destroyed) return;
+  socket.pause();
+  if (paused.push(socket) === 1) setImmediate(resumePublishers);
+}
+
+function resumePublishers(): void {
+  for (const socket of paused.splice(0)) if (!socket.destroyed) socket.resume();
+}
