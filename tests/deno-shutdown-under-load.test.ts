@@ -84,7 +84,9 @@ test('deno CLI: SIGTERM under full publishing load exits 0 within 5 s', { timeou
     await Promise.all(posts);
     assert.equal(code, 0, server.output().slice(-2000));
     t.diagnostic(`exited ${elapsed} ms after SIGTERM`);
-    assert.ok(elapsed < 5000, `exited after ${elapsed} ms`);
+    // The broker logs how long its own close took: the rest was the signal waiting for a busy
+    // loop, or the process exit.
+    assert.ok(elapsed < 5000, `exited after ${elapsed} ms; the broker said: ${server.output().slice(-300)}`);
     assertNoStackTrace(server);
   } finally {
     publishing = false;
