@@ -23,13 +23,17 @@ const POST_LOOPS = 4;
 /**
  * Sends `signal` to `pid` from a shell and resolves with the milliseconds until the process has
  * exited (gone, or a zombie not yet reaped by its busy parent), or about 10,000 if it has not.
+ * Bash builtins only (its clock `EPOCHREALTIME`, `read` for the state and, with a timeout on a
+ * pipe nobody writes to, for the pause): a loop that forked `cut` and `sleep` 50 times a second
+ * could itself be held up on a loaded machine and read a late exit where there was none.
  */
 function signalAndTimeExit(pid: number, signal: string): Promise<number> {
-  const script = `kill -${signal} $0; start=$(date +%s%N); i=0
-while state=$(cut -d' ' -f3 /proc/$0/stat 2>/dev/null) && [ "$state" != Z ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i + 1)); done
-echo $(( ($(date +%s%N) - start) / 1000000 ))`;
+  const script = `exec 3<> <(:)
+kill -${signal} $0; start=\${EPOCHREALTIME/./}; i=0
+while read -r -a stat < /proc/$0/stat && [[ \${stat[2]} != Z ]] && (( i < 500 )); do read -r -t 0.02 -u 3; i=$((i + 1)); done 2>/dev/null
+now=\${EPOCHREALTIME/./}; echo $(( (now - start) / 1000 ))`;
   return new Promise((resolve, reject) => {
-    const shell = spawn('sh', ['-c', script, String(pid)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const shell = spawn('bash', ['-c', script, String(pid)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     shell.stdout.on('data', (chunk) => (out += chunk));
     // 'close', not 'exit': the shell's output may still be on its way when it has exited (the
@@ -48,11 +52,14 @@ function flood(raw: RawWebSocket, batch: Buffer, going: () => boolean): void {
   write();
 }
 
-// Known problem (issue 15, open): most runs exit in 2.2–2.8 s, but one of two fresh-clone CI runs
-// took 9.6 s (and one run on an overloaded machine 14.5 s): past the 4 s hard exit, so the event
-// loop or Deno's exit itself stalls for seconds now and then, for a reason not yet found. Until
-// then this case runs and reports as a todo rather than failing the suite at random.
-test('deno CLI: SIGTERM under full publishing load exits 0 within 5 s', { timeout: 90_000, skip: process.platform !== 'linux' && 'times the exit through /proc', todo: 'exits in 2.2-2.8 s in most runs, but stalled to 9.6 s in one CI run: cause not found yet (issue 15)' }, async (t) => {
+// Known problem (issue 15, open): most runs exit in 2.2–2.9 s, but now and then one takes 4.6–9.6 s
+// (one fresh-clone CI run; 4 of 30 local runs while other benchmarks shared the machine). In one
+// such run the broker logged "closed every connection in 2375 ms" and the process was gone only
+// 7086 ms after the signal: the seconds are lost outside the broker's close, either before the
+// signal reaches the handler (the event loop busy) or in Deno's exit, and the 4 s hard exit (a
+// timer on the same loop) does not catch them. Until the cause is found this case runs and
+// reports as a todo rather than failing the suite at random.
+test('deno CLI: SIGTERM under full publishing load exits 0 within 5 s', { timeout: 90_000, skip: process.platform !== 'linux' && 'times the exit through /proc', todo: 'exits in 2.2-2.9 s in most runs, but now and then in 4.6-9.6 s, the time lost outside the broker close: cause not found yet (issue 15)' }, async (t) => {
   const server = await denoCli(['-m', 'production']);
   const sockets: RawWebSocket[] = [];
   let publishing = true;
