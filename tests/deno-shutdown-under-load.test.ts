@@ -53,7 +53,7 @@ function flood(raw: RawWebSocket, batch: Buffer, going: () => boolean): void {
 }
 
 // Known problem (issue 15, open): most runs exit in 2.2–2.9 s, but now and then one takes 4.6–9.6 s
-// (one fresh-clone CI run; 4 of 30 local runs while other benchmarks shared the machine). In one
+// (one fresh-clone CI run; 4 of 49 local runs, all while profiling runs shared the machine). In one
 // such run the broker logged "closed every connection in 2375 ms" and the process was gone only
 // 7086 ms after the signal: the seconds are lost outside the broker's close, either before the
 // signal reaches the handler (the event loop busy) or in Deno's exit, and the 4 s hard exit (a
