@@ -94,7 +94,30 @@ function flushAll(): void {
   // Index loop: a flush never adds sessions, but keep it robust if one ever did.
   for (let i = 0; i < collecting.length; i++) collecting[i]!.flush();
   collecting.length = 0;
+  lastFrames = undefined;
+  lastJoined = undefined;
   turnWritten();
+}
+
+/**
+ * The frames of one session's turn as one buffer. Subscribers of one topic collect the very same
+ * frames in the same order, so the buffer made for the previous session is reused when its
+ * frames are the same objects: a fan-out turn makes one copy instead of one per subscriber
+ * (`Buffer.concat` was 6% of Node's fan-out profile and 16% of Deno's), and comparing frame
+ * references costs far less than copying their bytes. Kept until the turn's writes are done.
+ */
+let lastFrames: Buffer[] | undefined;
+let lastJoined: Buffer | undefined;
+
+function joined(frames: Buffer[], bytes: number): Buffer {
+  const last = lastFrames;
+  if (last !== undefined && last.length === frames.length && lastJoined!.length === bytes) {
+    let i = 0;
+    while (i < frames.length && frames[i] === last[i]) i++;
+    if (i === frames.length) return lastJoined!;
+  }
+  lastFrames = frames;
+  return (lastJoined = Buffer.concat(frames, bytes));
 }
 
 export class FastSocketSession implements Session, Receiver {
@@ -198,7 +221,7 @@ export class FastSocketSession implements Session, Receiver {
     if (!Array.isArray(pending)) {
       socket.write(pending);
     } else if (bytes <= CONCAT_LIMIT) {
-      socket.write(Buffer.concat(pending, bytes));
+      socket.write(joined(pending, bytes));
     } else {
       socket.cork();
       for (const frame of pending) socket.write(frame);
