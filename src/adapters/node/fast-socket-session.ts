@@ -40,7 +40,7 @@ import { CLOSE_SLOW_CONSUMER } from '../../core/delivery.ts';
 import { SERVER_FRAME, serverFrame, textFrame } from './server-frame.ts';
 import type { StampedMessage, StartPosition, StreamGap } from '../../stamped.ts';
 import { gapJson, localJson, positionJson, STAMPED_JSON, stampedJson } from '../../app/json-envelope.ts';
-import { collectedThisTurn, turnWritten } from './turn-budget.ts';
+import { collectedThisTurn, enableTurnBudget, turnBudgetOn, turnWritten } from './turn-budget.ts';
 
 const OPEN = 1;
 /** Past this many collected bytes a turn's frames go out as a writev (no copy), below as one buffer. */
@@ -194,7 +194,7 @@ export class FastSocketSession implements Session, Receiver {
       this.#pending = [pending, frame];
     }
     this.#pendingBytes += frame.length;
-    collectedThisTurn(frame.length);
+    if (turnBudgetOn) collectedThisTurn(frame.length);
     this.#activeAt = clock.now;
   }
 
@@ -272,6 +272,9 @@ export class FastSocketSession implements Session, Receiver {
  */
 export function fastTransport(fallback: SocketTransport, onFallback: (reason: string) => void = () => {}, options: FastSessionOptions = {}): SocketTransport {
   let reported = false;
+  // A runtime that confirms writes a task late (Deno) also runs many reads in one task: bound
+  // what a task collects (turn-budget.ts).
+  if (options.taskAllowance !== undefined) enableTurnBudget();
   return {
     openSession(context: WSContext, sessionOptions?: SessionOptions): Session {
       const ws = context.raw as WebSocket | undefined;

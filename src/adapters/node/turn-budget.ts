@@ -20,10 +20,21 @@ import type { Duplex } from 'node:stream';
 /** Far above what a turn of the fan-out benchmarks collects (256 × 1,000 × 66 B = 17 MB). */
 export const TURN_BUDGET_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Whether turns are bounded in this process: only on Deno (`fastTransport` with a
+ * `taskAllowance` turns it on). On Node a turn is one read already, so there the per-frame count
+ * would be work for nothing.
+ */
+export let turnBudgetOn = false;
+
+export function enableTurnBudget(): void {
+  turnBudgetOn = true;
+}
+
 let collected = 0;
 const paused: Duplex[] = [];
 
-/** Counts bytes a session collected for this turn's write (called for every frame: keep it tiny). */
+/** Counts bytes a session collected for this turn's write (called for every frame while `turnBudgetOn`). */
 export function collectedThisTurn(bytes: number): void {
   collected += bytes;
 }

@@ -26,7 +26,7 @@ import { isBrokerSocketEvents, type BrokerSocketEvents } from '../../app/transpo
 import { upgradeRequest } from './upgrade-request.ts';
 import { handshakeRefusal } from './handshake.ts';
 import { writeResponse } from './raw-response.ts';
-import { throttlePublisher } from './turn-budget.ts';
+import { throttlePublisher, turnBudgetOn } from './turn-budget.ts';
 
 /**
  * What an upgrade request carries in `c.env` on Node (Hono's bindings): the request as Node saw
@@ -230,7 +230,7 @@ function onFrame(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinar
   // Text stays the bytes ws has already checked to be UTF-8, decoded only if someone needs it.
   (this as BrokerWebSocket).brokerEvents.frame(isBinary ? new BrokerMessage(bytes) : BrokerMessage.fromUtf8(bytes));
   // A turn that has collected too much fan-out reads no more from this publisher (turn-budget.ts).
-  throttlePublisher((this as unknown as { _socket?: Duplex })._socket);
+  if (turnBudgetOn) throttlePublisher((this as unknown as { _socket?: Duplex })._socket);
 }
 
 function onFrameSocketClose(this: WebSocket, code: number, reason: Buffer): void {
