@@ -159,6 +159,44 @@ describe('server frames', () => {
   });
 });
 
+describe("one turn's frames joined once and shared", () => {
+  it('sessions with the same frames share one buffer; one frame different, each still gets its own', async () => {
+    const pairs = await Promise.all([wsPair(false), wsPair(false), wsPair(false), wsPair(false)]);
+    try {
+      const received = pairs.map((pair) => {
+        const messages: string[] = [];
+        pair.client.on('message', (data) => messages.push(data.toString()));
+        return messages;
+      });
+      // What each session hands its socket, to see which writes share one buffer.
+      const written: Buffer[][] = pairs.map(() => []);
+      const [a, b, c, d] = pairs.map((pair, k) => {
+        const socket = fastSocketFor(pair.server)!;
+        const write = socket.write.bind(socket) as (chunk: Buffer) => boolean;
+        socket.write = ((chunk: Buffer) => (written[k]!.push(chunk), write(chunk))) as typeof socket.write;
+        return new FastSocketSession(pair.server, socket);
+      });
+      const one = new BrokerMessage('one');
+      const two = new BrokerMessage('two');
+      const other = new BrokerMessage('other');
+      // In one turn: a and b the same frames (shared), c one frame different, d the same as a again
+      // after c (the memo holds c's frames then).
+      for (const [session, messages] of [[a, [one, two]], [b, [one, two]], [c, [one, other]], [d, [one, two]]] as const) {
+        for (const message of messages) session!.deliver(message);
+      }
+      const expected = [['one', 'two'], ['one', 'two'], ['one', 'other'], ['one', 'two']];
+      for (let i = 0; i < 200 && received.some((messages, k) => messages.length < expected[k]!.length); i++) await nextTurn();
+      assert.deepEqual(received, expected);
+      const [first] = written.map((chunks) => chunks[0]);
+      assert.equal(written[1]![0], first, 'the same frames are joined once');
+      assert.notEqual(written[2]![0], first);
+      assert.deepEqual(written[3]![0], first);
+    } finally {
+      await Promise.all(pairs.map((pair) => pair.close()));
+    }
+  });
+});
+
 describe('the broker on the fast path', () => {
   let running: RunningBroker;
   const logged: string[] = [];
