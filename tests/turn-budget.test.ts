@@ -7,7 +7,7 @@ import { afterEach, beforeEach, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { TURN_BUDGET_BYTES, collectedThisTurn, throttlePublisher, turnWritten } from '../src/adapters/node/turn-budget.ts';
+import { LOOP_BUDGET_BYTES, TURN_BUDGET_BYTES, collectedThisTurn, throttlePublisher, turnWritten } from '../src/adapters/node/turn-budget.ts';
 
 let server: net.Server;
 let accepted: net.Socket;
@@ -69,4 +69,17 @@ it('resumes no socket that was destroyed while paused', async () => {
   accepted.destroy();
   await nextTurn();
   assert.equal(accepted.destroyed, true);
+});
+
+it('pauses a publisher that published more than the loop budget before the event loop turned, until it has', async () => {
+  accepted.on('data', () => {});
+  throttlePublisher(accepted, LOOP_BUDGET_BYTES);
+  assert.equal(accepted.isPaused(), false, 'at the budget: still reading');
+  throttlePublisher(accepted, 1);
+  assert.equal(accepted.isPaused(), true, 'past it: paused');
+  await nextTurn();
+  assert.equal(accepted.isPaused(), false, 'the loop turned: reading again');
+  throttlePublisher(accepted, 1);
+  assert.equal(accepted.isPaused(), false, 'a new turn starts from nothing');
+  await nextTurn();
 });

@@ -44,13 +44,39 @@ export function turnWritten(): void {
   collected = 0;
 }
 
-/** Pauses `socket`, which just published, when this turn has collected more than the budget. */
-export function throttlePublisher(socket: Duplex | undefined): void {
-  if (collected <= TURN_BUDGET_BYTES || socket === undefined || socket.isPaused() || socket.destroyed) return;
+/**
+ * Bytes published since the event loop last had a turn of its own. Deno resolves a socket read
+ * that finds data at once, so while publishers keep their sockets full, read follows read in
+ * one chain of microtasks that can last seconds: flushes happen (they are nextTicks), but no
+ * timer, signal or other socket is serviced. A SIGTERM's listener ran up to 5 s late that way,
+ * and a message posted by a worker that had the signal at once arrived just as late (both
+ * measured in tests/deno-shutdown-under-load.test.ts). Past this many bytes without a turn of
+ * the loop, publishers are paused until it has had one.
+ */
+export const LOOP_BUDGET_BYTES = 16 * 1024 * 1024;
+
+let publishedSinceLoop = 0;
+let loopWatch = false;
+
+/**
+ * Pauses `socket`, which just published `bytes`, when this turn has collected more fan-out than
+ * the budget, or publishers have sent more than `LOOP_BUDGET_BYTES` since the loop last turned.
+ */
+export function throttlePublisher(socket: Duplex | undefined, bytes = 0): void {
+  publishedSinceLoop += bytes;
+  if (!loopWatch) {
+    loopWatch = true;
+    setImmediate(loopTurned);
+  }
+  if (collected <= TURN_BUDGET_BYTES && publishedSinceLoop <= LOOP_BUDGET_BYTES) return;
+  if (socket === undefined || socket.isPaused() || socket.destroyed) return;
   socket.pause();
-  if (paused.push(socket) === 1) setImmediate(resumePublishers);
+  paused.push(socket);
 }
 
-function resumePublishers(): void {
+/** A turn of the event loop: timers, signals and sockets have been serviced; publishers read again. */
+function loopTurned(): void {
+  loopWatch = false;
+  publishedSinceLoop = 0;
   for (const socket of paused.splice(0)) if (!socket.destroyed) socket.resume();
 }

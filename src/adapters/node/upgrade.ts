@@ -230,7 +230,7 @@ function onFrame(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinar
   // Text stays the bytes ws has already checked to be UTF-8, decoded only if someone needs it.
   (this as BrokerWebSocket).brokerEvents.frame(isBinary ? new BrokerMessage(bytes) : BrokerMessage.fromUtf8(bytes));
   // A turn that has collected too much fan-out reads no more from this publisher (turn-budget.ts).
-  if (turnBudgetOn) throttlePublisher((this as unknown as { _socket?: Duplex })._socket);
+  if (turnBudgetOn) throttlePublisher((this as unknown as { _socket?: Duplex })._socket, bytes.byteLength);
 }
 
 function onFrameSocketClose(this: WebSocket, code: number, reason: Buffer): void {
