@@ -48,7 +48,7 @@ export class ConnectionLimit {
     this.#open.add(reservation);
     if (!this.#sweeper) {
       this.#sweeper = setInterval(() => this.#sweep(), SWEEP_EVERY_MS);
-      // Node and Bun can unref; elsewhere the timer stops once no reservation is open.
+      // Node and Bun can unref; elsewhere the timer stops at the first sweep with no reservation open.
       (this.#sweeper as { unref?: () => void }).unref?.();
     }
     return reservation;
@@ -57,13 +57,16 @@ export class ConnectionLimit {
   /** @internal Called by a reservation as it is released. */
   forget(reservation: Reservation): void {
     this.#open.delete(reservation);
-    if (this.#open.size === 0 && this.#sweeper) {
-      clearInterval(this.#sweeper);
-      this.#sweeper = undefined;
-    }
   }
 
   #sweep(): void {
+    // Stopped here, not as the last reservation goes: while clients connect in a burst the set
+    // empties and fills again many times a second, and a timer each time was measurable.
+    if (this.#open.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+      return;
+    }
     const now = Date.now();
     for (const reservation of this.#open) if (reservation.expiresAt <= now) reservation.release();
   }

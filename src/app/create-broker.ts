@@ -23,7 +23,7 @@ import { compileOriginPatterns } from '../origin.ts';
 import { parseTopic } from '../topic.ts';
 import { defaultLog, errorResponse, type BrokerContext } from './context.ts';
 import { checkOrigin, checkTopic, isUpgrade, requestPath, reserveConnection, wantsEventStream, type RouteKind } from './guards.ts';
-import { ConnectionLimit } from './connection-limit.ts';
+import { ConnectionLimit, type Reservation } from './connection-limit.ts';
 import { readMessageBody, refuseDeclaredLength, type BodyRefusal } from './read-body.ts';
 import { PostsInFlight } from './posts-in-flight.ts';
 import { SessionRegistry } from './sessions.ts';
@@ -34,17 +34,15 @@ import { prometheusText } from './metrics.ts';
 import { demoPage } from './demo-page.ts';
 import { CLIENT_SCRIPT } from './client-script.ts';
 import { eventStreamResponse } from './sse.ts';
-import { corsMiddleware } from './cors.ts';
 import { redisEngine } from '../engine/redis/redis-engine.ts';
 import { memoryEngine } from './history-options.ts';
-import { streamOptions } from './stream-options.ts';
+import { streamOptions, type StreamOptions } from './stream-options.ts';
 import type { RedisTransportLoader } from '../engine/redis/deferred-transport.ts';
-import { brokerGetPath, rerouteDotSegments } from './dot-segments.ts';
-import { headWithoutBody } from './head-requests.ts';
+import { brokerGetPath } from './dot-segments.ts';
+import { frontDoor } from './front-door.ts';
 import { pushRefusal } from './push-refusal.ts';
-import { refuseUnparsableUrl } from './unparsable-url.ts';
 import { addDebugHeapRoute, type HeapFigures } from './debug-heap.ts';
-import { createAuthenticator } from './auth/verifier.ts';
+import { createAuthenticator, type Access } from './auth/verifier.ts';
 import { adminOnly, checkGrant, checkToken, tokenRequired } from './auth/guards.ts';
 import { compileOriginCheckOverTls } from './origin-over-tls.ts';
 
@@ -100,6 +98,12 @@ export interface Broker {
   close(): void;
   /** @internal used by adapters and tests. */
   readonly context: BrokerContext;
+}
+
+/** A request the checks let through: its topic (validated, normalised) and its token's grants. */
+interface Admitted {
+  topic: string;
+  access: Access | undefined;
 }
 
 const WEBSOCKET_ROUTES: readonly RouteKind[] = ['sub', 'pub', 'bus', 'push', 'pull'];
@@ -162,49 +166,20 @@ export function createBroker(init: CreateBrokerInit): Broker {
   // Routes on the path with dot segments resolved, as URL parsing resolves them (dot-segments.ts).
   const app = new Hono({ getPath: brokerGetPath });
   // Mounted in a host app, the broker still answers as it does standalone: dot segments the host
-  // routed as sent, and HEAD (never a body, never a 500).
-  app.use('*', refuseUnparsableUrl(ctx), rerouteDotSegments(app), headWithoutBody);
-  // Lets pages from other origins use the HTTP routes; see cors.ts for why this is safe.
-  app.use('*', corsMiddleware(ctx));
+  // routed as sent, HEAD (never a body, never a 500), and CORS for pages from other origins.
+  app.use('*', frontDoor(ctx, app));
 
   for (const kind of WEBSOCKET_ROUTES) {
-    app.get(`/${kind}/*`, async (c) => {
+    // Not async: with auth off and no cluster, a handshake is checked and accepted without an
+    // await (each costs a promise and a resumed function per connection; see openStream).
+    app.get(`/${kind}/*`, (c): Response | Promise<Response> => {
       const upgrade = isUpgrade(c);
       // A subscriber may also come as Server-Sent Events (see sse.ts).
       const eventStream = kind === 'sub' && !upgrade && wantsEventStream(c);
-      const admitted = await admit(c, kind, upgrade || eventStream ? 'required' : 'unchecked');
-      if (admitted instanceof Response) return admitted;
-      const { topic, access } = admitted;
-      if (!eventStream && !upgrade) return upgradeRequired();
-      const stream = streamOptions(ctx, c, kind, eventStream);
-      if (stream instanceof Response) return stream;
-      // A slot is held from here until the stream or socket opens (or never does), so requests
-      // waiting at the same time (the cluster's prepare, a slow handshake) cannot overshoot
-      // maxConnections (see connection-limit.ts).
-      const reservation = reserveConnection(ctx, c);
-      if (reservation instanceof Response) return reservation;
-      const name = topic.topic.name;
-      if (eventStream) {
-        try {
-          await core.prepare('sub', name);
-        } finally {
-          reservation.release();
-        }
-        return eventStreamResponse(ctx, name, clientGoneSignal ? clientGoneSignal(c.req.raw) : c.req.raw.signal, access?.expiresAt, stream);
-      }
-      try {
-        // Cluster mode: open the socket only once other nodes' messages will reach it.
-        if (kind === 'sub' || kind === 'bus' || kind === 'pull') await core.prepare(kind, name);
-        const echo = kind === 'bus' && TRUTHY.has((c.req.query('echo') ?? '').toLowerCase());
-        // The socket's events release the reservation when it opens or its handshake fails.
-        return await upgradeWebSocket(c, socketEvents(ctx, kind, name, echo, reservation, access?.expiresAt, stream));
-      } catch (error) {
-        // The runtime could not upgrade this request (Hono's helpers throw when they decline): no
-        // socket will open, so the slot goes back and the client hears what the route needs.
-        reservation.release();
-        ctx.log(`refused upgrade ${requestPath(c)}: 426 ${error instanceof Error ? error.message : String(error)}`);
-        return upgradeRequired();
-      }
+      const admitted = admit(c, kind, upgrade || eventStream ? 'required' : 'unchecked');
+      return admitted instanceof Promise
+        ? admitted.then((result) => openStream(c, kind, upgrade, eventStream, result))
+        : openStream(c, kind, upgrade, eventStream, admitted);
     });
   }
 
@@ -252,16 +227,64 @@ export function createBroker(init: CreateBrokerInit): Broker {
    * origin (401; `required` for WebSockets and SSE, `optional` when a POST sends none, not
    * checked on a GET that will only hear 426), token (401), topic (400), grant (403).
    */
-  async function admit(c: Context, kind: RouteKind, origin: 'required' | 'optional' | 'unchecked') {
+  function admit(c: Context, kind: RouteKind, origin: 'required' | 'optional' | 'unchecked'): Admitted | Response | Promise<Admitted | Response> {
     const refusedOrigin = origin === 'unchecked' ? undefined : checkOrigin(ctx, c, origin === 'required');
     if (refusedOrigin) return refusedOrigin;
-    const access = ctx.auth ? await checkToken(ctx, c) : undefined;
-    if (access instanceof Response) return access;
+    // Only a token can take time to check (a key set fetched): without auth, no promise.
+    if (!ctx.auth) return admitTopic(c, kind, undefined);
+    return checkToken(ctx, c).then((access) => (access instanceof Response ? access : admitTopic(c, kind, access)));
+  }
+
+  /** The topic (400) and the token's grant on it (403). */
+  function admitTopic(c: Context, kind: RouteKind, access: Access | undefined): Admitted | Response {
     const topic = checkTopic(ctx, c, kind);
     if (!topic.ok) return topic.response;
     const forbidden = checkGrant(ctx, c, access, kind, topic.topic.name);
     if (forbidden) return forbidden;
-    return { topic, access };
+    return { topic: topic.topic.name, access };
+  }
+
+  /** A GET on a stream route, admitted or not: the SSE stream, the socket, or why not. */
+  function openStream(c: Context, kind: RouteKind, upgrade: boolean, eventStream: boolean, admitted: Admitted | Response): Response | Promise<Response> {
+    if (admitted instanceof Response) return admitted;
+    const { topic: name, access } = admitted;
+    if (!eventStream && !upgrade) return upgradeRequired();
+    const stream = streamOptions(ctx, c, kind, eventStream);
+    if (stream instanceof Response) return stream;
+    // A slot is held from here until the stream or socket opens (or never does), so requests
+    // waiting at the same time (the cluster's prepare, a slow handshake) cannot overshoot
+    // maxConnections (see connection-limit.ts).
+    const reservation = reserveConnection(ctx, c);
+    if (reservation instanceof Response) return reservation;
+    if (eventStream) return openEventStream(c, name, reservation, access, stream);
+    // The runtime could not upgrade this request (Hono's helpers throw when they decline): no
+    // socket will open, so the slot goes back and the client hears what the route needs.
+    const refuse = (error: unknown) => {
+      reservation.release();
+      ctx.log(`refused upgrade ${requestPath(c)}: 426 ${error instanceof Error ? error.message : String(error)}`);
+      return upgradeRequired();
+    };
+    // The socket's events release the reservation when it opens or its handshake fails.
+    const accept = () => {
+      const echo = kind === 'bus' && TRUTHY.has((c.req.query('echo') ?? '').toLowerCase());
+      return upgradeWebSocket(c, socketEvents(ctx, kind, name, echo, reservation, access?.expiresAt, stream));
+    };
+    try {
+      // Cluster mode: open the socket only once other nodes' messages will reach it.
+      const prepared = kind === 'sub' || kind === 'bus' || kind === 'pull' ? core.prepare(kind, name) : undefined;
+      return (prepared ? prepared.then(accept) : accept()).catch(refuse) as Promise<Response>;
+    } catch (error) {
+      return refuse(error);
+    }
+  }
+
+  async function openEventStream(c: Context, name: string, reservation: Reservation, access: Access | undefined, stream: StreamOptions): Promise<Response> {
+    try {
+      await core.prepare('sub', name);
+    } finally {
+      reservation.release();
+    }
+    return eventStreamResponse(ctx, name, clientGoneSignal ? clientGoneSignal(c.req.raw) : c.req.raw.signal, access?.expiresAt, stream);
   }
 
   async function handlePost(c: Context, kind: RouteKind, send: (topic: string, data: MessageData) => Response | undefined | Promise<Response | undefined>) {
@@ -281,7 +304,7 @@ export function createBroker(init: CreateBrokerInit): Broker {
       // The body's bytes come out of the broker's one budget while it is read (maxHeldBytes).
       const body = await readMessageBody(c.req.raw, options.maxMessageSize, core.budget, { timeoutMs: options.bodyTimeout * 1000 });
       if (!body.ok) return refusedBody(c, body);
-      return (await send(topic.topic.name, body.data)) ?? c.body(null, 200);
+      return (await send(topic, body.data)) ?? c.body(null, 200);
     } finally {
       postsInFlight.leave();
     }

@@ -33,13 +33,12 @@ export function brokerGetPath(request: Request): string {
 }
 
 /**
- * The broker's first middleware. A path that still holds a dot segment here was routed as sent
+ * Part of the broker's front door (front-door.ts). A path that still holds a dot segment here was routed as sent
  * by a host app the broker is mounted in: answered as the broker answers the resolved path, or
  * by the host's 404 when the resolved path leaves the mount.
  */
 export function rerouteDotSegments(app: Hono): MiddlewareHandler {
-  return async (c, next) => {
-    if (!DOT_SEGMENT.test(c.req.path) || rerouted.has(c.req.raw)) return next();
+  const reroute: MiddlewareHandler = async (c) => {
     const raw = rawPath(c.req.url);
     // The mount is what the middleware's pattern `<mount>/*` holds before its `*`: that many raw
     // segments (a parameter matches one segment, whatever it holds).
@@ -54,15 +53,18 @@ export function rerouteDotSegments(app: Hono): MiddlewareHandler {
     rerouted.set(c.req.raw, resolved.slice(mount.length));
     return app.fetch(c.req.raw, c.env, executionContextOf(c));
   };
+  // Not async: nearly every request passes straight on, and every handshake comes through here.
+  return (c, next) => (DOT_SEGMENT.test(c.req.path) && !rerouted.has(c.req.raw) ? reroute(c, next) : next());
 }
 
 /** The resolved path when `request` needs one (rerouted, or holding a dot segment); else undefined. */
 function resolvedPath(request: Request): string | undefined {
-  const again = rerouted.get(request);
-  if (again !== undefined) return again;
   const url = request.url;
   // Tested on the whole URL first (cheap, and almost never true); the query may hold `/./` too.
+  // A rerouted request holds a dot segment too: only then is the WeakMap looked in.
   if (!RAW_DOT_SEGMENT.test(url)) return undefined;
+  const again = rerouted.get(request);
+  if (again !== undefined) return again;
   const path = rawPath(url);
   return RAW_DOT_SEGMENT.test(path) ? resolveDotSegments(path) : undefined;
 }

@@ -4,7 +4,8 @@
  * requests, the connection limit (503).
  */
 import type { Context } from 'hono';
-import { parseTopicPath, type Topic } from '../topic.ts';
+import type { Topic } from '../topic.ts';
+import { parseTopicPathCached } from './topic-path-cache.ts';
 import { errorResponse, type BrokerContext } from './context.ts';
 import { routedRawPath } from './dot-segments.ts';
 import type { Reservation } from './connection-limit.ts';
@@ -50,7 +51,7 @@ export type GuardResult = { ok: true; topic: Topic } | { ok: false; response: Re
 
 /** Topic check alone (POST routes and plain GETs). */
 export function checkTopic(ctx: BrokerContext, c: Context, kind: RouteKind): GuardResult {
-  const parsed = parseTopicPath(rawTopicPath(c, kind), ctx.options);
+  const parsed = parseTopicPathCached(rawTopicPath(c, kind), ctx.options);
   if (!parsed.ok) {
     ctx.core.counters.refused++;
     ctx.log(`refused ${c.req.method} ${requestPath(c)}: 400 ${parsed.error}`);

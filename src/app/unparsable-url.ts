@@ -9,10 +9,11 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { errorResponse, type BrokerContext } from './context.ts';
+import { isParsableUrl } from './parsable-url.ts';
 
 export function refuseUnparsableUrl(ctx: BrokerContext): MiddlewareHandler {
   return (c, next) => {
-    if (URL.canParse(c.req.url)) return next();
+    if (isParsableUrl(c.req.url)) return next();
     ctx.log(`refused ${c.req.method}: 400 invalid Host header ${JSON.stringify(c.req.header('host') ?? null)}`);
     return Promise.resolve(errorResponse(400, 'invalid Host header', { connection: 'close' }));
   };

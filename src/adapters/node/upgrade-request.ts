@@ -8,6 +8,7 @@
  * only if something asks for anything else (`signal`, `clone()`, ...).
  */
 import type { IncomingMessage } from 'node:http';
+import { isParsableHost } from '../../app/parsable-url.ts';
 
 /** The read side of `Headers` over Node's parsed headers (lower-case names, repeats joined). */
 class IncomingHeaders {
@@ -101,7 +102,7 @@ for (const key of Object.getOwnPropertyNames(Request.prototype)) {
  */
 export function upgradeRequest(incoming: IncomingMessage): Request | undefined {
   const hostHeader = incoming.headers.host;
-  if (hostHeader && !URL.canParse(`http://${hostHeader}/`)) return undefined;
+  if (hostHeader && !isParsableHost(hostHeader)) return undefined;
   const host = hostHeader && /^[A-Za-z0-9.\-:[\]]+$/.test(hostHeader) ? hostHeader : 'localhost';
   const path = incoming.url?.startsWith('/') ? incoming.url : '/';
   const method = incoming.headers.upgrade?.toLowerCase() === 'websocket' ? 'GET' : (incoming.method ?? 'GET');

@@ -19,7 +19,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import { WSContext, defineWebSocketHelper, type UpgradeWebSocket, type WSEvents, type WSMessageReceive } from 'hono/ws';
 import { BrokerMessage } from '../../message.ts';
 import { isBrokerSocketEvents, type BrokerSocketEvents } from '../../app/transport.ts';
@@ -37,14 +37,29 @@ export interface NodeUpgradeBindings {
   upgrade?: PendingUpgrade;
 }
 
-/** The `upgradeWebSocket` to give `createBroker` when serving with `attachUpgrades`. */
-export const upgradeWebSocket: UpgradeWebSocket<WebSocket> = defineWebSocketHelper<WebSocket>((c, events) => {
+/** Hono's form of the helper, for `upgradeWebSocket(createEvents)` used as a middleware. */
+const upgradeWebSocketMiddleware: UpgradeWebSocket<WebSocket> = defineWebSocketHelper<WebSocket>((c, events) => acceptUpgrade(c, events));
+
+/**
+ * The `upgradeWebSocket` to give `createBroker` when serving with `attachUpgrades`. The broker's
+ * routes call it as `upgradeWebSocket(c, events)`: answered here without Hono's async wrapper
+ * (two promises and two resumed functions per handshake), with the same outcome: a promise of
+ * the placeholder response, or rejected when this request cannot be upgraded.
+ */
+export const upgradeWebSocket = ((...args: Parameters<UpgradeWebSocket<WebSocket>>) => {
+  if (typeof args[0] === 'function') return (upgradeWebSocketMiddleware as (...a: unknown[]) => unknown)(...args);
+  const [c, events] = args as unknown as [Context, WSEvents<WebSocket>];
+  const response = acceptUpgrade(c, events);
+  return response ? Promise.resolve(response) : Promise.reject(new Error('Failed to upgrade WebSocket'));
+}) as UpgradeWebSocket<WebSocket>;
+
+function acceptUpgrade(c: Context, events: WSEvents<WebSocket>): Response | undefined {
   const upgrade = (c.env as NodeUpgradeBindings | undefined)?.upgrade;
-  if (!upgrade || c.req.header('upgrade')?.toLowerCase() !== 'websocket') return;
+  if (!upgrade || c.req.header('upgrade')?.toLowerCase() !== 'websocket') return undefined;
   upgrade.accept(events);
   // A placeholder the server never sends: the socket already got its 101 (or its refusal).
   return new Response(null, { status: 200 });
-});
+}
 
 export interface UpgradeOptions {
   /** Largest frame `ws` will accept; a bigger one closes the socket with 1009 (PROTOCOL.md). */
