@@ -45,12 +45,17 @@ export interface Receiver {
  * message to all of them. The transport keeps the slow-consumer rule for them: a member whose
  * backlog passes `maxBufferedBytes` must be handed to the `slowConsumers` rule that comes with
  * every broadcast (close 1013, counted) promptly, without reading every member's backlog on every
- * message (Bun's transport looks within 10 ms, and at once after half the limit has gone out on
- * a topic).
+ * message (Bun's transport looks only when a member may be past the limit; see native-fanout.ts).
  */
 export interface TopicBroadcaster {
-  /** `receiver` (one of this broadcaster's) now subscribes to `topic`. */
-  join(topic: string, receiver: Receiver): void;
+  /**
+   * Makes the set that holds one topic's members for this broadcaster (the core adds and removes
+   * them): a broadcaster may keep what it knows of the topic on it, and find it again from the
+   * `members` every call hands over, with no look-up per message. A plain `Set` if absent.
+   */
+  createMembers?(): Set<Receiver>;
+  /** `receiver` (one of this broadcaster's) now subscribes to `topic`; `members` holds it already. */
+  join(topic: string, receiver: Receiver, members: ReadonlySet<Receiver>): void;
   /** `receiver` no longer subscribes to `topic` (it may be closing already). */
   leave(topic: string, receiver: Receiver): void;
   /** Sends `message` once to every member of `topic` (`members`, as the core knows them). */

@@ -84,9 +84,9 @@ export class Subscriptions {
     if (broadcaster) {
       const groups = stamped ? (entry.stampedGroups ??= []) : (entry.groups ??= []);
       let group = groupOf(groups, broadcaster);
-      if (!group) groups.push((group = { broadcaster, members: new Set() }));
+      if (!group) groups.push((group = { broadcaster, members: broadcaster.createMembers?.() ?? new Set() }));
       group.members.add(receiver);
-      broadcaster.join(topic, receiver);
+      broadcaster.join(topic, receiver, group.members);
     } else if (stamped) {
       (entry.stamped ??= new Set()).add(receiver);
     } else {
