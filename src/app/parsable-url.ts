@@ -11,14 +11,22 @@
 const knownGood = new Set<string>();
 const MAX_KNOWN = 256;
 
+/** The authority found good last: most requests share it, and it is checked without a new string. */
+let lastGood = '';
+
 export function isParsableUrl(url: string): boolean {
+  if (lastGood !== '' && url.startsWith(lastGood) && url.charCodeAt(lastGood.length) === 0x2f) return true;
   const authority = authorityOf(url);
-  if (authority !== undefined && knownGood.has(authority)) return true;
+  if (authority !== undefined && knownGood.has(authority)) {
+    lastGood = authority;
+    return true;
+  }
   if (!URL.canParse(url)) return false;
   // Remembered only when nothing in it could have ended it early (see cacheable).
   if (authority !== undefined && cacheable(authority)) {
     if (knownGood.size >= MAX_KNOWN) knownGood.clear();
     knownGood.add(authority);
+    lastGood = authority;
   }
   return true;
 }
