@@ -66,8 +66,8 @@ function flood(raw: RawWebSocket, batch: Buffer, going: () => boolean): void {
 // close took its usual 2.4 s, but its main thread ran (R, 90% of a core) from the signal to the
 // exit. Deno resolves a read that finds data at once, so reads of full sockets chained as
 // microtasks and the SIGTERM listener (and the 4 s hard exit, a timer on the same loop) waited
-// behind them. Publishers are now paused once 16 MiB went by without a turn of the loop; 118 of
-// 119 runs since exited in 2.2-3.7 s (one, the first of a session, in 5.5 s). The diagnostic
+// behind them. Publishers are now paused once 16 MiB went by without a turn of the loop; 121 of
+// 122 runs since exited in 2.2-3.7 s (one, the first of a session, in 5.5 s). The diagnostic
 // line gives the exit time, the broker's own close time and the main thread's samples, so a
 // late exit says where its time went.
 test('deno CLI: SIGTERM under full publishing load exits 0 within 5 s', { timeout: 90_000, skip: process.platform !== 'linux' && 'times the exit through /proc' }, async (t) => {
