@@ -27,14 +27,16 @@ const POST_LOOPS = 4;
  * pipe nobody writes to, for the pause): a loop that forked `cut` and `sleep` 50 times a second
  * could itself be held up on a loaded machine and read a late exit where there was none.
  * `mainThread`: every half second, the process's main thread as ms since the signal, its state
- * (R running, S sleeping, D in the kernel) and its CPU time so far in clock ticks: when an exit
- * is late, this says whether that thread was busy or waiting meanwhile.
+ * (R running, S sleeping, D in the kernel), its CPU time so far in clock ticks and the process's
+ * open descriptors: when an exit is late, this says whether that thread was busy or waiting
+ * meanwhile, and whether the broker had begun to close sockets (the count falls once its
+ * SIGTERM listener runs) or had closed them all and was slow to exit.
  */
 function signalAndTimeExit(pid: number, signal: string): Promise<{ elapsed: number; mainThread: string }> {
   const script = `exec 3<> <(:)
 kill -${signal} $0; start=\${EPOCHREALTIME/./}; i=0; samples=
 while read -r -a stat < /proc/$0/stat && [[ \${stat[2]} != Z ]] && (( i < 500 )); do
-  if (( i % 25 == 0 )) && read -r -a task < /proc/$0/task/$0/stat; then samples+=" $(( (\${EPOCHREALTIME/./} - start) / 1000 )):\${task[2]}:$(( task[13] + task[14] ))"; fi
+  if (( i % 25 == 0 )) && read -r -a task < /proc/$0/task/$0/stat; then fds=(/proc/$0/fd/*); samples+=" $(( (\${EPOCHREALTIME/./} - start) / 1000 )):\${task[2]}:$(( task[13] + task[14] )):\${#fds[@]}"; fi
   read -r -t 0.02 -u 3; i=$((i + 1))
 done 2>/dev/null
 now=\${EPOCHREALTIME/./}; echo $(( (now - start) / 1000 )); echo "$samples"`;
@@ -104,10 +106,10 @@ test('deno CLI: SIGTERM under full publishing load exits 0 within 5 s', { timeou
     await Promise.all(posts);
     assert.equal(code, 0, server.output().slice(-2000));
     const brokerClose = /closed every connection in \d+ ms|connections still closing, \d+ ms/.exec(server.output())?.[0] ?? 'no close line';
-    t.diagnostic(`exited ${elapsed} ms after SIGTERM (broker: ${brokerClose}); main thread (ms:state:CPU ticks):${mainThread}`);
+    t.diagnostic(`exited ${elapsed} ms after SIGTERM (broker: ${brokerClose}); main thread (ms:state:CPU ticks:descriptors):${mainThread}`);
     // The broker logs how long its own close took: the rest was the signal waiting for a busy
     // loop, or the process exit. The main thread's samples say which it was.
-    assert.ok(elapsed < 5000, `exited after ${elapsed} ms; main thread (ms since the signal:state:CPU ticks): ${mainThread}; the broker said: ${server.output().slice(-300)}`);
+    assert.ok(elapsed < 5000, `exited after ${elapsed} ms; main thread (ms since the signal:state:CPU ticks:descriptors): ${mainThread}; the broker said: ${server.output().slice(-300)}`);
     assertNoStackTrace(server);
   } finally {
     publishing = false;

@@ -10,24 +10,35 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dropSilentConnections } from '../src/adapters/node/silent-connections.ts';
+import { answerClientErrors } from '../src/adapters/node/client-errors.ts';
 import { nodeCli, stats, type Launcher, type RunningServer } from './helpers/server.ts';
 import { bunCli, denoCli } from './helpers/runtimes.ts';
 import { tcpConnect } from './helpers/raw-ws.ts';
 import { assertAlive, assertNoStackTrace } from './helpers/checks.ts';
 
-/** Milliseconds from now until `socket` is closed by the other side (or `giveUpMs`, then -1). */
-async function closedAfter(url: string, giveUpMs: number): Promise<number> {
+/**
+ * Milliseconds from now until `socket` is closed by the other side (or `giveUpMs`, then -1), and
+ * how many bytes the broker sent first (none: there is no request to answer).
+ *
+ * The socket reads (`resume`): a Node socket that is never read now and then misses the
+ * broker's FIN. Seen on Node 20 with `ss`: the client side sat in CLOSE-WAIT (the broker had
+ * closed; its side was in FIN-WAIT-2) while no 'close' came for 30 s. That, not the broker, was
+ * the intermittent "still open after 30 s" on Node and Deno.
+ */
+async function closedAfter(url: string, giveUpMs: number): Promise<{ ms: number; bytes: number }> {
   const socket = await tcpConnect(url);
   socket.on('error', () => {});
+  let bytes = 0;
+  socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
   const since = Date.now();
   return new Promise((resolve) => {
     const giveUp = setTimeout(() => {
       socket.destroy();
-      resolve(-1);
+      resolve({ ms: -1, bytes });
     }, giveUpMs);
     socket.once('close', () => {
       clearTimeout(giveUp);
-      resolve(Date.now() - since);
+      resolve({ ms: Date.now() - since, bytes });
     });
   });
 }
@@ -50,22 +61,81 @@ describe('a connection that sends nothing', { concurrency: true }, () => {
     }
   });
   for (const [name, launch, args, timeoutMs] of runtimes) {
-    // Known problem, found this session and not yet understood: on Node and Deno now and then
-    // one of the two silent connections is still open after 30 s (locally 2 runs in 8, the last
-    // release as well; each runtime alone, 60 connections in a row closed at 2.01 s). Node and
-    // Deno share silent-connections.ts; Bun closes them itself and has not failed.
-    const todo = name === 'bun' ? undefined : 'now and then a silent connection is still open after 30 s on Node and Deno (cause not found yet)';
-    test(`${name}: is closed after ${timeoutMs / 1000} s, not before, and the broker goes on`, { timeout: 60_000, todo }, async () => {
+    test(`${name}: is closed after ${timeoutMs / 1000} s, unanswered, not before, and the broker goes on`, { timeout: 60_000 }, async () => {
       const server = await launch(args);
       servers.push(server);
       const silent = await Promise.all([closedAfter(server.httpUrl, 30_000), closedAfter(server.httpUrl, 30_000)]);
-      for (const ms of silent) {
+      for (const { ms, bytes } of silent) {
         assert.notEqual(ms, -1, 'still open after 30 s');
+        assert.equal(bytes, 0, 'the broker answered a connection that sent no request');
         assert.ok(ms >= timeoutMs - 100, `closed after ${ms} ms, before the timeout`);
         assert.ok(ms < timeoutMs + 8000, `closed after ${ms} ms`);
       }
-      console.log(`${name}: silent connections closed after ${silent.join(', ')} ms`);
+      console.log(`${name}: silent connections closed after ${silent.map(({ ms }) => ms).join(', ')} ms`);
       assert.equal((await stats(server)).connections, 0);
+    });
+  }
+});
+
+describe('many silent connections', { concurrency: true }, () => {
+  // Deno's node:http runs a head-timeout check of its own that, unlike Node's, counts a
+  // connection that has sent nothing: when it came round just before the broker's timer (about 1
+  // connection in 200), that client got a 408 and the log a line. Six hundred connections, opened
+  // over more than one of its check intervals, meet that moment every time.
+  for (const [name, launch] of [['node', nodeCli], ['deno', denoCli]] as const) {
+    test(`${name}: 600 are all closed unanswered, and nothing is logged`, { timeout: 60_000 }, async () => {
+      const server = await launch(['--headers-timeout', '0.5']);
+      try {
+        const closing: Promise<{ ms: number; bytes: number }>[] = [];
+        for (let i = 0; i < 600; i++) {
+          closing.push(closedAfter(server.httpUrl, 10_000));
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        const silent = await Promise.all(closing);
+        assert.equal(silent.filter(({ ms }) => ms === -1).length, 0, 'still open after 10 s');
+        const answered = silent.filter(({ bytes }) => bytes > 0).length;
+        assert.equal(answered, 0, `${answered} of 600 silent connections were answered; the broker said: ${server.output().slice(-400)}`);
+        assert.doesNotMatch(server.output(), /refused client/);
+        assertAlive(server);
+        assert.equal((await stats(server)).connections, 0);
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});
+
+describe("the runtime's own head timeout", () => {
+  // What the runtime reports when its head-timeout check finds a connection first: for one that
+  // sent nothing, the same as the broker's own timer (closed, unanswered, not logged); for one
+  // with half a head, a JSON 408 and a log line.
+  for (const [sent, answer, logged] of [
+    ['', '', 0],
+    ['GET / HT', 'HTTP/1.1 408 Request Timeout', 1],
+  ] as const) {
+    test(`after ${sent ? 'half a head' : 'nothing'} the client gets ${answer || 'no answer'}`, { timeout: 10_000 }, async () => {
+      const lines: string[] = [];
+      const server = createServer((_request, response) => response.end());
+      answerClientErrors(server, (line) => lines.push(line));
+      let serverSide: import('node:net').Socket | undefined;
+      const connected = new Promise<void>((resolve) => server.on('connection', (socket) => ((serverSide = socket), resolve())));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const client = await tcpConnect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+        let received = '';
+        client.on('data', (chunk: Buffer) => (received += chunk.toString()));
+        const closed = new Promise((resolve) => client.once('close', resolve));
+        if (sent) client.write(sent);
+        await connected;
+        // Until the server has read what was sent: the runtime's check sees those bytes.
+        while (serverSide!.bytesRead < sent.length) await new Promise((resolve) => setTimeout(resolve, 5));
+        server.emit('clientError', Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), serverSide);
+        await closed;
+        assert.equal(received.split('\r\n')[0], answer);
+        assert.equal(lines.length, logged, lines.join('\n'));
+      } finally {
+        server.close();
+      }
     });
   }
 });
