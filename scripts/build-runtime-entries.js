@@ -4,7 +4,7 @@
 // Type-checked elsewhere (`npm run typecheck`: deno check, tsconfig.bun.json); here the types are
 // only stripped (`transpileModule`) and the declarations written from the explicit types of the
 // exported API (`transpileDeclaration`, as JSR demands them anyway). Their CLIs stay source-only:
-// `deno task start` and `bun run mod.ts` run the TypeScript.
+// `deno task start` and `bun run mod.ts` run the TypeScript (CLI_ONLY: the files only they use).
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -18,12 +18,14 @@ const compilerOptions = {
   declaration: true,
 };
 
+const CLI_ONLY = new Set(['cli.ts', 'signal-relay.ts']);
+
 let failed = false;
 for (const runtime of ['deno', 'bun']) {
   const from = join(root, 'src', 'adapters', runtime);
   const to = join(root, 'dist', 'src', 'adapters', runtime);
   mkdirSync(to, { recursive: true });
-  for (const file of readdirSync(from).filter((name) => name.endsWith('.ts') && name !== 'cli.ts')) {
+  for (const file of readdirSync(from).filter((name) => name.endsWith('.ts') && !CLI_ONLY.has(name))) {
     const source = readFileSync(join(from, file), 'utf8');
     const base = file.slice(0, -'.ts'.length);
     const js = ts.transpileModule(source, { compilerOptions, fileName: file, reportDiagnostics: true });

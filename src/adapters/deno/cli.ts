@@ -13,6 +13,7 @@ import { warnAboutOpenFileLimit } from '../open-file-limit.ts';
 import { permissionProblem } from './permissions.ts';
 import { descriptorsFor } from './descriptors.ts';
 import { loadServer } from './load-server.ts';
+import { listenForSignals } from './signal-relay.ts';
 
 const encoder = new TextEncoder();
 
@@ -39,10 +40,7 @@ export async function main(argv: readonly string[] = Deno.args): Promise<void> {
         const { serveBroker } = await loadServer();
         return serveBroker(options);
       },
-      onSignal(handler) {
-        Deno.addSignalListener('SIGINT', () => handler('SIGINT'));
-        Deno.addSignalListener('SIGTERM', () => handler('SIGTERM'));
-      },
+      onSignal: (handler) => void listenForSignals(['SIGINT', 'SIGTERM'], handler),
       setUnrefTimeout: (fn, ms) => Deno.unrefTimer(setTimeout(fn, ms)),
     });
   } catch (error) {
