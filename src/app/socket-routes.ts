@@ -14,6 +14,7 @@ import { messageByteLength, toMessageData } from './socket-session.ts';
 import { CLOSE_SLOW_CONSUMER } from '../core/delivery.ts';
 import type { BrokerSocketEvents } from './transport.ts';
 import type { PushResult } from '../core/push-pull.ts';
+import type { PublishPath } from '../core/subscriptions.ts';
 import type { Reservation } from './connection-limit.ts';
 import { pushRefusal } from './push-refusal.ts';
 import { CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED, cancelExpiry, expireAt, type Expiring } from './auth/expiry.ts';
@@ -30,12 +31,18 @@ interface Role {
   attach(ctx: BrokerContext, receiver: Receiver, topic: string, since: string | undefined): void;
   detach(ctx: BrokerContext, receiver: Receiver): void;
   /** Handles one frame from the client; absent for roles whose frames are ignored. */
-  onFrame?(ctx: BrokerContext, message: BrokerMessage, session: Session, topic: string, route: Refuser): void;
+  onFrame?(ctx: BrokerContext, message: BrokerMessage, session: Session, topic: string, route: FrameRoute): void;
 }
 
 /** Closes a socket for a broken rule; frames still arriving from it are then not accepted. */
 interface Refuser {
   refuse(code: number, reason: string): void;
+}
+
+/** The socket a frame came from, as its role sees it. */
+interface FrameRoute extends Refuser {
+  /** A publisher's path to its topic's subscribers, taken at its first frame (BrokerCore.publishPath). */
+  publishPath: PublishPath | undefined;
 }
 
 /**
@@ -61,8 +68,9 @@ export function socketEvents(
  * One socket's events as one small object (methods on the prototype). Hono's adapters call the
  * events as methods (`events.onOpen(...)`), which this relies on.
  */
-class SocketRoute implements BrokerSocketEvents, Refuser, Expiring {
+class SocketRoute implements BrokerSocketEvents, FrameRoute, Expiring {
   #session: Session | undefined;
+  publishPath: PublishPath | undefined = undefined;
   // Runtimes that hand over Blobs resolve asynchronously; chain them to keep frame order.
   #pending: Promise<void> | undefined;
   #reservation: Reservation | undefined;
@@ -191,7 +199,7 @@ const ROLES: Record<RouteKind, Role> = {
   pub: {
     attach: (ctx) => void ctx.core.counters.publishers++,
     detach: (ctx) => void ctx.core.counters.publishers--,
-    onFrame: (ctx, message, _session, topic) => void ctx.core.publishValidTopic(topic, message),
+    onFrame: (ctx, message, _session, topic, route) => void ctx.core.publishOnPath((route.publishPath ??= ctx.core.publishPath(topic)), message),
   },
   bus: {
     attach: (ctx, receiver, topic) => ctx.core.joinBus(topic, receiver, false),

@@ -13,7 +13,7 @@ import { formatStreamId } from '../stamped.ts';
 import { receiverFor, type Receiver, type Subscriber } from '../receiver.ts';
 import { Counters, type BrokerStats } from './counters.ts';
 import { Delivery } from './delivery.ts';
-import { Subscriptions } from './subscriptions.ts';
+import { PublishPath, Subscriptions } from './subscriptions.ts';
 import { Bus } from './bus.ts';
 import { PushPull, type PushResult } from './push-pull.ts';
 import { HeldBytes } from './held-bytes.ts';
@@ -32,11 +32,12 @@ export interface CoreLimits extends TopicLimits {
 }
 
 /**
- * Topics whose ancestor lists are kept. Publisher sockets reuse a few topics; POSTs to ever new
- * topics must not grow memory much (a 1 KiB, 32-deep topic costs a few KiB here), so the bound
- * is small and the cache is simply dropped when full (recomputing is cheap).
+ * Topics whose publish paths (ancestor lists) are kept, for POSTs and the engine; a publisher
+ * socket holds its own. POSTs to ever new topics must not grow memory much (a 1 KiB, 32-deep
+ * topic costs a few KiB here), so the bound is small and the cache is simply dropped when full
+ * (recomputing is cheap).
  */
-const ANCESTOR_CACHE_ENTRIES = 1024;
+const PATH_CACHE_ENTRIES = 1024;
 
 /** What a receiver is attached as, so it can be detached from the right registry. */
 type Attachment = { kind: ReceiverKind; topic: string };
@@ -68,7 +69,7 @@ export class BrokerCore {
   readonly #resumeHost: ResumeHost;
 
   readonly #attachments = new Map<Receiver, Attached>();
-  readonly #ancestorCache = new Map<string, string[]>();
+  readonly #pathCache = new Map<string, PublishPath>();
 
   /** `engine` builds the engine (chosen once, here); the default is one process in memory. */
   constructor(
@@ -213,18 +214,32 @@ export class BrokerCore {
    * checked once at upgrade), so a socket's every frame does not parse its topic again.
    */
   publishValidTopic(topic: string, message: BrokerMessage): number {
+    return this.publishOnPath(this.#pathOf(topic), message);
+  }
+
+  /**
+   * The path to publish on `topic` (validated and normalised) with `publishOnPath`: for a
+   * publisher that keeps it (a socket), so that its frames skip every lookup of the topic.
+   */
+  publishPath(topic: string): PublishPath {
+    return this.#pathOf(topic);
+  }
+
+  /** `publishValidTopic` on a path from `publishPath`. */
+  publishOnPath(path: PublishPath, message: BrokerMessage): number {
     this.counters.messagesIn++;
+    const topic = path.topic;
     // With history the engine gives the message its ids first (or relays it, see engine.ts).
     const stamps = this.#engine.stamp?.(topic, message);
     if (stamps === RELAYED) return 0;
-    const delivered = this.#subscriptions.publish(topic, this.#ancestorsOf(topic), message, stamps);
+    const delivered = this.#subscriptions.publish(path, message, stamps);
     this.#engine.publish(topic, message);
     return delivered;
   }
 
   /** Local delivery only (also what the engine asks for with messages from other nodes). */
   #deliverPublish(topic: string, message: BrokerMessage): number {
-    return this.#subscriptions.publish(topic, this.#ancestorsOf(topic), message);
+    return this.#subscriptions.publish(this.#pathOf(topic), message);
   }
 
   // --- bus -----------------------------------------------------------------------------------
@@ -309,15 +324,20 @@ export class BrokerCore {
     this.#delivery.dropSlowConsumer(receiver);
   }
 
-  /** The topic and its ancestors, cached for topics that are used again (publisher sockets). */
-  #ancestorsOf(topic: string): string[] {
-    let list = this.#ancestorCache.get(topic);
-    if (!list) {
-      list = ancestors(topic);
-      if (this.#ancestorCache.size >= ANCESTOR_CACHE_ENTRIES) this.#ancestorCache.clear();
-      this.#ancestorCache.set(topic, list);
+  /** The topic and its ancestors. */
+  #ancestorsOf(topic: string): readonly string[] {
+    return this.#pathOf(topic).ancestors;
+  }
+
+  /** The publish path of a topic, cached for topics that are used again (POSTs, the engine's). */
+  #pathOf(topic: string): PublishPath {
+    let path = this.#pathCache.get(topic);
+    if (!path) {
+      path = new PublishPath(topic, ancestors(topic));
+      if (this.#pathCache.size >= PATH_CACHE_ENTRIES) this.#pathCache.clear();
+      this.#pathCache.set(topic, path);
     }
-    return list;
+    return path;
   }
 
   /** O(1) in the number of topics and clients: every figure is kept as things change. */
