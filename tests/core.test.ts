@@ -476,7 +476,7 @@ describe('core: publish cost does not grow with the number of topics', () => {
   /**
    * `lookUp`: a topic was created and removed since the last publish (a subscriber came and
    * went elsewhere), so the publish looks its ancestors up again; otherwise it reuses what the
-   * previous publish on the topic found (PublishPath).
+   * previous publish on the same path found (PublishPath).
    */
   function publishWork(topicCount: number, publishTopic: string, lookUp: boolean): { work: number; delivered: number } {
     const core = new BrokerCore({ ...LIMITS, maxBufferedBytes: 1 << 30 });
@@ -490,7 +490,9 @@ describe('core: publish cost does not grow with the number of topics', () => {
     const abc = new RecordingReceiver('abc');
     core.addTopicSubscriber('a', a);
     core.addTopicSubscriber('a/b/c', abc);
-    core.publishTopicMessage(publishTopic, 'warm-up'); // fills the path cache
+    // As a publisher socket publishes: on the path it keeps (BrokerCore.publishPath).
+    const path = core.publishPath(publishTopic);
+    core.publishOnPath(path, new BrokerMessage('warm-up'));
     if (lookUp) {
       const passing = new RecordingReceiver('passing');
       core.addTopicSubscriber('elsewhere', passing);
@@ -498,7 +500,7 @@ describe('core: publish cost does not grow with the number of topics', () => {
     }
     let delivered = 0;
     const work = countCollectionWork(() => {
-      delivered = core.publishTopicMessage(publishTopic, 'measured');
+      delivered = core.publishOnPath(path, new BrokerMessage('measured'));
     });
     // Instrumented receivers: only the two subscribers on the path were touched.
     assert.ok(receivers.every((r) => r.got.length === 0));
@@ -518,7 +520,7 @@ describe('core: publish cost does not grow with the number of topics', () => {
     assert.equal(publishWork(20_000, 'a/b/c/d/e', true).work, deeper.work);
   });
 
-  it('while no topic comes or goes, a publish on a topic used before looks nothing up', () => {
+  it('while no topic comes or goes, a publish on a path kept by its publisher looks nothing up', () => {
     const looked = publishWork(20_000, 'a/b/c/d/e', true);
     const reused = publishWork(20_000, 'a/b/c/d/e', false);
     assert.equal(reused.delivered, 2);

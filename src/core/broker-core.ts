@@ -219,10 +219,11 @@ export class BrokerCore {
 
   /**
    * The path to publish on `topic` (validated and normalised) with `publishOnPath`: for a
-   * publisher that keeps it (a socket), so that its frames skip every lookup of the topic.
+   * publisher that keeps it (a socket), so that its frames skip every lookup of the topic. It
+   * remembers the subscribers it reached; drop it with the publisher.
    */
   publishPath(topic: string): PublishPath {
-    return this.#pathOf(topic);
+    return new PublishPath(topic, this.#pathOf(topic).ancestors, true);
   }
 
   /** `publishValidTopic` on a path from `publishPath`. */
@@ -329,7 +330,7 @@ export class BrokerCore {
     return this.#pathOf(topic).ancestors;
   }
 
-  /** The publish path of a topic, cached for topics that are used again (POSTs, the engine's). */
+  /** The publish path of a topic (one that does not remember), cached for topics used again (POSTs, the engine's). */
   #pathOf(topic: string): PublishPath {
     let path = this.#pathCache.get(topic);
     if (!path) {

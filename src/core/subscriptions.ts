@@ -34,7 +34,7 @@ function groupOf(groups: Group[] | undefined, broadcaster: TopicBroadcaster): Gr
 
 /** One topic's subscribers: delivered one by one, and reached through broadcasters. */
 class TopicSubscribers {
-  readonly each = new Set<Receiver>();
+  readonly each: Set<Receiver> = new Set();
   /** One group per broadcaster (one per server a runtime listens with): a short list. */
   groups: Group[] | undefined = undefined;
   /** Receivers that want ids, one by one and per broadcaster. */
@@ -61,20 +61,23 @@ class TopicSubscribers {
 }
 
 /**
- * A topic and its ancestors (`ancestors`, the topic first), with the subscribers `publish` last
- * found for each: a publisher socket holds one, so that its frames reach their subscribers
- * without a map lookup per ancestor (each a hash and a probe into a map of every topic: with
- * 10,000 topics the lookups were 6% of the Bun broker's JavaScript samples). What it found holds
- * while no topic has been created or removed since (`generation`).
+ * A topic and its ancestors (`ancestors`, the topic first). A path that `remembers` also keeps
+ * the subscribers `publish` last found for each: a publisher socket holds one, so that its
+ * frames reach their subscribers without a map lookup per ancestor (each a hash and a probe into
+ * a map of every topic: with 10,000 topics the lookups were 6% of the Bun broker's JavaScript
+ * samples). What it found holds while no topic has been created or removed since
+ * (`generation`). Paths that outlive their publisher (the core's cache, for POSTs) do not
+ * remember: they would keep the subscriber sets of topics long gone.
  */
 export class PublishPath {
   /** Per ancestor, its subscribers when `generation` was current (undefined: none). */
   entries: readonly (TopicSubscribers | undefined)[] = [];
-  generation = -1;
+  generation: number = -1;
 
   constructor(
     readonly topic: string,
     readonly ancestors: readonly string[],
+    readonly remembers: boolean = false,
   ) {}
 }
 
@@ -205,8 +208,10 @@ export class Subscriptions {
 
   #lookUp(path: PublishPath): readonly (TopicSubscribers | undefined)[] {
     const entries = path.ancestors.map((name) => this.#byTopic.get(name));
-    path.entries = entries;
-    path.generation = this.#generation;
+    if (path.remembers) {
+      path.entries = entries;
+      path.generation = this.#generation;
+    }
     return entries;
   }
 
