@@ -1,7 +1,8 @@
 /**
  * The broker core in process (src/core/): the seed's API, the hierarchy, the bus's echo rules,
  * push/pull's round robin exactly as the README's Protocol pins it, the bounded queue, the
- * slow-consumer rule and the counters; then the same through `createBroker`'s public methods.
+ * slow-consumer rule, the counters and a publisher's kept publish path; then the same through
+ * `createBroker`'s public methods.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -527,6 +528,83 @@ describe('core: publish cost does not grow with the number of topics', () => {
     // What is left is walking the two topics' subscribers; the five lookups are gone.
     assert.ok(reused.work < looked.work, `reused path (${reused.work}) vs looked up (${looked.work})`);
     assert.equal(reused.work, publishWork(10, 'a/b/c', false).work, 'nor does it depend on depth or the topic count');
+  });
+});
+
+describe('core: a publish path held by a publisher (the subscribers of its topic and each ancestor, reused while no topic comes or goes)', () => {
+  it('follows topics created and removed after it was taken', () => {
+    const core = new BrokerCore(LIMITS);
+    const path = core.publishPath('wong/amy');
+    const send = (text: string) => core.publishOnPath(path, new BrokerMessage(text));
+    assert.equal(send('nobody yet'), 0);
+
+    const parent = new RecordingReceiver();
+    core.addTopicSubscriber('wong', parent);
+    assert.equal(send('to the parent'), 1, 'a topic created after the path was taken is reached');
+
+    const exact = new RecordingReceiver();
+    core.addTopicSubscriber('wong/amy', exact);
+    assert.equal(send('to both'), 2);
+
+    core.removeTopicSubscriber('wong', parent);
+    assert.equal(send('exact only'), 1, 'a removed topic is no longer reached');
+
+    core.removeTopicSubscriber('wong/amy', exact);
+    assert.equal(send('gone'), 0);
+
+    // The topic comes back with a new subscriber: it gets the message, the old one does not.
+    const again = new RecordingReceiver();
+    core.addTopicSubscriber('wong/amy', again);
+    assert.equal(send('back'), 1);
+
+    assert.deepEqual(parent.got, ['to the parent', 'to both']);
+    assert.deepEqual(exact.got, ['to both', 'exact only']);
+    assert.deepEqual(again.got, ['back']);
+    assert.equal(core.stats().messagesIn, 6);
+  });
+
+  it('a subscriber joining a topic that already exists is reached without a new lookup', () => {
+    const core = new BrokerCore(LIMITS);
+    const first = new RecordingReceiver();
+    core.addTopicSubscriber('news', first);
+    const path = core.publishPath('news/today');
+    assert.equal(core.publishOnPath(path, new BrokerMessage('one')), 1);
+    const second = new RecordingReceiver();
+    core.addTopicSubscriber('news', second);
+    assert.equal(core.publishOnPath(path, new BrokerMessage('two')), 2);
+    assert.deepEqual(second.got, ['two']);
+  });
+
+  it('an ancestor emptied during a publish (its only subscriber dropped as slow) is skipped, the rest still delivered', () => {
+    const core = new BrokerCore(LIMITS);
+    const slow = new RecordingReceiver('slow', LIMITS.maxBufferedBytes + 1);
+    const healthy = new RecordingReceiver();
+    // The topic itself is delivered first, then its ancestors: the slow one is on the topic.
+    core.addTopicSubscriber('a/b', slow);
+    core.addTopicSubscriber('a', healthy);
+    const path = core.publishPath('a/b');
+    assert.equal(core.publishOnPath(path, new BrokerMessage('m1')), 1);
+    assert.equal(slow.closedWith?.code, 1013);
+    assert.deepEqual(healthy.got, ['m1']);
+    assert.equal(core.publishOnPath(path, new BrokerMessage('m2')), 1);
+    assert.deepEqual(healthy.got, ['m1', 'm2']);
+    assert.equal(core.stats().topics, 1);
+  });
+
+  it('publishValidTopic and a held path reach the same subscribers', () => {
+    const core = new BrokerCore(LIMITS);
+    const receivers = ['x', 'x/y', 'x/y/z', 'x/q'].map((topic) => {
+      const receiver = new RecordingReceiver();
+      core.addTopicSubscriber(topic, receiver);
+      return receiver;
+    });
+    const path = core.publishPath('x/y/z');
+    assert.equal(core.publishOnPath(path, new BrokerMessage('held')), 3);
+    assert.equal(core.publishValidTopic('x/y/z', new BrokerMessage('looked up')), 3);
+    assert.deepEqual(
+      receivers.map((r) => r.got),
+      [['held', 'looked up'], ['held', 'looked up'], ['held', 'looked up'], []],
+    );
   });
 });
 

@@ -21,7 +21,8 @@ import type { BrokerOptions } from '../../options.ts';
 import { pongReceived, type PingMode } from './liveness.ts';
 import { bunBackpressureLimit } from './native-fanout.ts';
 import { BunBrokerContext, errorEvent, isBrokerSocket, openBrokerSocket } from './upgrade.ts';
-import type { BrokerSocketEvents } from '../../app/transport.ts';
+import { isBrokerSocketEvents } from '../../app/transport.ts';
+import type { WSEvents } from 'hono/ws';
 
 /** A Bun socket's `data`: `hono/bun`'s, or the broker's events (upgrade.ts). */
 type SocketData = BunWebSocketData | object;
@@ -53,12 +54,12 @@ export function bunWebSocketHandler(
     perMessageDeflate: false,
     message(socket, message) {
       // `data` read once: each read is a call into Bun, and this runs for every frame.
-      const events = socket.data as BrokerSocketEvents | BunWebSocketData;
-      if (typeof (events as Partial<BrokerSocketEvents> | undefined)?.frame !== 'function') return honoHandler.message?.(socket, message);
+      const events = socket.data as WSEvents | undefined;
+      if (!events || !isBrokerSocketEvents(events)) return honoHandler.message?.(socket, message);
       // The transport seam's fast entry (transport.ts): Bun has checked the size
       // (maxPayloadLength) and decoded text already. A Buffer is a Uint8Array: kept as it is
       // (reading `.buffer` would make Bun copy it out).
-      (events as BrokerSocketEvents).frame(new BrokerMessage(message));
+      events.frame(new BrokerMessage(message));
     },
     pong(socket) {
       if (isBrokerSocket(socket)) pongReceived(socket.data.session, (clock.now = Date.now()));
